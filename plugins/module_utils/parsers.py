@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Parsers of the traffic tools' output into the results schema (pure functions)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
+    HEADER_BYTES, RTT_KEYS, bits_per_second,
+)
+
+_ANSI = re.compile(r'\x1b\[[0-9;]*m')
+
+
+class ParseError(ValueError):
+    pass
+
+
+def strip_ansi(text):
+    return _ANSI.sub('', text or '')
+
+
+def parse_icperf(text):
+    """icperf's stdout (JSON lines) -> (samples, summary). summary is None when missing."""
+    samples = []
+    summary = None
+    for number, line in enumerate((text or '').splitlines(), 1):
+        line = line.strip()
+        if not line.startswith('{'):
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError as exc:
+            raise ParseError('icperf output line %d is not JSON: %s' % (number, exc))
+        kind = obj.get('type')
+        if kind == 'sample':
+            samples.append(obj)
+        elif kind == 'summary':
+            summary = obj
+    return samples, summary
+
+
+def _match_float(pattern, text):
+    match = re.search(pattern, text, re.MULTILINE)
+    return float(match.group(1)) if match else None
+
+
+def parse_sockperf_throughput(text):
+    """sockperf 3.x `throughput` client output -> {'sent', 'runtime_s', 'tx_pps'}."""
+    text = strip_ansi(text)
+    rate = _match_float(r'Summary: Message Rate is ([0-9.]+) \[msg/sec\]', text)
+    if rate is None:
+        raise ParseError('sockperf throughput output has no "Summary: Message Rate" line')
+    match = re.search(r'Total of (\d+) messages sent in ([0-9.]+) sec', text)
+    out = {'tx_pps': rate}
+    if match:
+        out['sent'] = int(match.group(1))
+        out['runtime_s'] = float(match.group(2))
+    return out
+
+
+def parse_sockperf_server(text):
+    """sockperf server output at exit -> {'received'}."""
+    match = re.search(r'Total (\d+) messages received', strip_ansi(text))
+    if not match:
+        raise ParseError('sockperf server output has no "Total N messages received" line '
+                         '(was it stopped with SIGINT?)')
+    return {'received': int(match.group(1))}
+
+
+_PERCENTILES = {'p50': '50.000', 'p90': '90.000', 'p99': '99.000', 'p999': '99.900'}
+
+
+def parse_sockperf_pingpong(text):
+    """sockperf `ping-pong` output -> round-trip figures in us.
+
+    sockperf reports latency as half the round trip: every figure is doubled here, so the
+    result is a round trip like icperf's.
+    """
+    text = strip_ansi(text)
+    avg = _match_float(r'avg-latency=([0-9.]+)', text)
+    if avg is None:
+        raise ParseError('sockperf ping-pong output has no "avg-latency=" line')
+    rtt = {'mean': 2 * avg,
+           'min': 2 * (_match_float(r'<MIN> observation =\s+([0-9.]+)', text) or 0.0),
+           'max': 2 * (_match_float(r'<MAX> observation =\s+([0-9.]+)', text) or 0.0)}
+    for key, pct in _PERCENTILES.items():
+        value = _match_float(r'percentile %s =\s+([0-9.]+)' % re.escape(pct), text)
+        if value is not None:
+            rtt[key] = 2 * value
+    out = {'rtt_us': rtt}
+    match = re.search(r'\[Total Run\] RunTime=([0-9.]+) sec; Warm up time=\d+ msec; '
+                      r'SentMessages=(\d+); ReceivedMessages=(\d+)', text)
+    if match:
+        out['runtime_s'] = float(match.group(1))
+        out['sent'] = int(match.group(2))
+        out['received'] = int(match.group(3))
+    match = re.search(r'# dropped messages = (\d+); # duplicated messages = (\d+); # out-of-order messages = (\d+)',
+                      text)
+    if match:
+        out['lost'], out['duplicated'], out['reordered'] = (int(g) for g in match.groups())
+    return out
+
+
+def _rtt_metrics(rtt):
+    return dict(('rtt_%s_us' % key, float(rtt[key])) for key in RTT_KEYS if rtt.get(key) is not None)
+
+
+def icperf_metrics(mode, size, a, b):
+    """Metrics of one icperf case from the summaries of peer a (sender/client) and b."""
+    metrics = {}
+    if mode == 'tput':
+        if a:
+            metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
+        if b:
+            metrics['rx_pps'] = float(b.get('rx_pps_mean') or 0.0)
+            metrics['rx_pps_std'] = float(b.get('rx_pps_std') or 0.0)
+            metrics['rx_bps'] = bits_per_second(metrics['rx_pps'], size)
+            for key in ('lost', 'reordered', 'duplicated'):
+                if b.get(key) is not None:
+                    metrics[key] = int(b[key])
+        if a and b and a.get('sent'):
+            metrics['loss_ratio'] = max(0.0, (a['sent'] - b.get('received', 0)) / float(a['sent']))
+    else:
+        if a:
+            metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
+            if a.get('rtt_us'):
+                metrics.update(_rtt_metrics(a['rtt_us']))
+            if a.get('sent'):
+                metrics['loss_ratio'] = max(0.0, (a['sent'] - a.get('received', 0)) / float(a['sent']))
+    return metrics
+
+
+def sockperf_metrics(mode, size, client, server):
+    """Metrics of one sockperf case (client text parsed, server text parsed or None)."""
+    metrics = {}
+    if mode == 'tput':
+        metrics['tx_pps'] = client['tx_pps']
+        if server and client.get('runtime_s'):
+            metrics['rx_pps'] = server['received'] / client['runtime_s']
+            metrics['rx_bps'] = bits_per_second(metrics['rx_pps'], size)
+            if client.get('sent'):
+                metrics['loss_ratio'] = max(0.0, (client['sent'] - server['received']) / float(client['sent']))
+    else:
+        metrics.update(_rtt_metrics(client['rtt_us']))
+        for key in ('lost', 'reordered', 'duplicated'):
+            if key in client:
+                metrics[key] = client[key]
+        if client.get('sent'):
+            metrics['loss_ratio'] = max(0.0, (client['sent'] - client['received']) / float(client['sent']))
+    return metrics
+
+
+def udp_payload(size):
+    return int(size) - HEADER_BYTES
+
+
+def headline(mode, metrics):
+    """One short line with the case's figure, for progress output."""
+    if mode == 'tput':
+        if 'rx_pps' in metrics:
+            text = 'rx %.1f kpps' % (metrics['rx_pps'] / 1e3)
+        else:
+            text = 'rx n/a'
+        if 'tx_pps' in metrics:
+            text += ' (tx %.1f kpps' % (metrics['tx_pps'] / 1e3)
+            if 'loss_ratio' in metrics:
+                text += ', loss %.2f%%' % (100 * metrics['loss_ratio'])
+            text += ')'
+        return text
+    if 'rtt_p50_us' in metrics:
+        return 'rtt p50 %.1f us, p99 %.1f us, max %.1f us' % (
+            metrics['rtt_p50_us'], metrics.get('rtt_p99_us', float('nan')), metrics.get('rtt_max_us', float('nan')))
+    if 'rtt_mean_us' in metrics:
+        return 'rtt mean %.1f us' % metrics['rtt_mean_us']
+    return 'no latency figure'

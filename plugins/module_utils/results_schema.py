@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Constants of the results schema (docs/results-schema.md is the prose of this file)."""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 1
+
+# Ethernet (14) + IPv4 (20) + UDP (8): a frame of `size` bytes carries size - 42 payload bytes.
+HEADER_BYTES = 42
+MIN_FRAME = 64
+
+MODES = ('tput', 'lat')
+TOOLS = ('icperf', 'sockperf', 'testpmd')
+TOPOLOGIES = ('pair', 'loop', 'direct')
+
+# metric name -> unit
+METRICS = {
+    'tx_pps': 'pps',
+    'rx_pps': 'pps',
+    'rx_pps_std': 'pps',
+    'rx_bps': 'bps',
+    'loss_ratio': 'ratio',
+    'lost': 'packets',
+    'reordered': 'packets',
+    'duplicated': 'packets',
+    'rtt_min_us': 'us',
+    'rtt_mean_us': 'us',
+    'rtt_p50_us': 'us',
+    'rtt_p90_us': 'us',
+    'rtt_p99_us': 'us',
+    'rtt_p999_us': 'us',
+    'rtt_max_us': 'us',
+    'cpu_a_pct': 'percent',
+    'cpu_b_pct': 'percent',
+}
+
+# percentile keys of an icperf rtt summary -> metric name
+RTT_KEYS = ('min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max')
+
+CONDITION_COLUMNS = (
+    'path', 'tool', 'backend', 'mode', 'size', 'rate_pps', 'burst', 'duration_s', 'warmup_s',
+    'touch', 'topology', 'cores_shared', 'oversubscribed',
+)
+
+CSV_COLUMNS = (('run_id', 'host', 'case_id') + CONDITION_COLUMNS
+               + ('status', 'metric', 'value', 'unit'))
+
+CASE_FILE = 'case.json'
+HOST_FILE = 'host.json'
+PLAN_FILE = 'plan.json'
+RUN_FILE = 'run.json'
+
+
+def case_id(path, tool, backend, mode, size, rate_pps, burst, touch=False):
+    """Stable, readable id of a case, derived from its parameters only."""
+    rate = 'max' if not rate_pps else str(int(rate_pps))
+    cid = '%s.%s.%s.%s.s%d.r%s.b%d' % (path, tool, backend, mode, int(size), rate, int(burst))
+    return cid + '.touch' if touch else cid
+
+
+def bits_per_second(pps, size):
+    """Whole-frame bit rate, as the reference study counted it."""
+    return float(pps) * int(size) * 8

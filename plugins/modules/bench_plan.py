@@ -1,0 +1,209 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: bench_plan
+short_description: Validate benchmark inputs against a host and expand the case matrix
+version_added: 0.1.0
+description:
+  - Plan stage of a benchmark run. Reads the host's online CPUs and the MTU of each data path,
+    validates every input and returns the list of cases with stable ids and the CPU plan.
+  - Changes nothing on the host. Fails with a message naming the variable and the allowed values.
+author: kbypass.testbed contributors
+options:
+  paths:
+    description: Data paths to measure.
+    type: list
+    elements: str
+    required: true
+  backends:
+    description: icperf socket backends to use on kernel paths.
+    type: list
+    elements: str
+    default: [udp]
+  modes:
+    description: C(tput) (one-way throughput) and/or C(lat) (round trip).
+    type: list
+    elements: str
+    default: [tput, lat]
+  sizes:
+    description: Frame sizes in bytes (Ethernet+IPv4+UDP, no FCS) for throughput cases.
+    type: list
+    elements: int
+    default: [64]
+  rates:
+    description: Offered rates in packets per second for throughput cases; C(max) for unpaced.
+    type: list
+    elements: raw
+    default: [max]
+  bursts:
+    description: Burst sizes for throughput cases.
+    type: list
+    elements: int
+    default: [32]
+  lat_sizes:
+    description: Frame sizes for latency cases.
+    type: list
+    elements: int
+    default: [64]
+  lat_rates:
+    description: Offered rates for latency cases.
+    type: list
+    elements: raw
+    default: [1000]
+  lat_bursts:
+    description: Burst sizes for latency cases.
+    type: list
+    elements: int
+    default: [4]
+  duration:
+    description: Seconds each case runs.
+    type: int
+    default: 10
+  warmup:
+    description: Per-second samples discarded at the start of each case.
+    type: int
+    default: 2
+  touch:
+    description: Sender writes and receiver reads every payload byte.
+    type: bool
+    default: false
+  cpus:
+    description: CPUs the benchmark may use (kernel list syntax); empty for all online CPUs.
+    type: str
+    default: ''
+  cpus_per_container:
+    description: CPUs given to each container.
+    type: int
+    default: 1
+  reserve_housekeeping:
+    description: Keep the first CPU free for the host when enough CPUs remain.
+    type: bool
+    default: true
+  reference_tools:
+    description: Reference tools measured beside icperf as a cross-check.
+    type: list
+    elements: str
+    default: []
+  reference_paths:
+    description: Paths on which the reference tools run.
+    type: list
+    elements: str
+    default: []
+  container_config:
+    description: LXC configuration keys given to every container (mounts); the CPU plan adds the cpuset.
+    type: dict
+    default: {}
+  template:
+    description: LXC template of the containers.
+    type: str
+    choices: [busybox, debian]
+    default: busybox
+  template_options:
+    description: Options of the LXC template.
+    type: list
+    elements: str
+    default: []
+  mtus:
+    description: MTU of each path's links (path name -> MTU); 1500 when not given.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Plan the cases
+  kbypass.testbed.bench_plan:
+    paths: [linux_bridge, macvlan]
+    sizes: [64, 1500]
+    duration: 5
+    warmup: 1
+  register: plan
+'''
+
+RETURN = r'''
+cases:
+  description: The cases to run, each with its id, conditions, containers and addresses.
+  returned: success
+  type: list
+  elements: dict
+cpu_plan:
+  description: CPUs given to each peer, and whether they are shared or oversubscribed.
+  returned: success
+  type: dict
+host_cpus:
+  description: CPUs online on the host.
+  returned: success
+  type: str
+paths:
+  description: The data paths of the plan.
+  returned: success
+  type: list
+  elements: str
+containers:
+  description: Path name -> the two containers of that path (name, ip, prefix, mac, template, config), as the path roles' attach entry point takes them.
+  returned: success
+  type: dict
+all_containers:
+  description: Path name -> containers, for every path the collection knows (teardown uses it).
+  returned: success
+  type: dict
+payload_bytes_min:
+  description: UDP payload of the smallest frame.
+  returned: success
+  type: int
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kbypass.testbed.plugins.module_utils.plan import (
+    PlanError, format_cpu_list, make_plan, read_online_cpus,
+)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            paths=dict(type='list', elements='str', required=True),
+            backends=dict(type='list', elements='str', default=['udp']),
+            modes=dict(type='list', elements='str', default=['tput', 'lat']),
+            sizes=dict(type='list', elements='int', default=[64]),
+            rates=dict(type='list', elements='raw', default=['max']),
+            bursts=dict(type='list', elements='int', default=[32]),
+            lat_sizes=dict(type='list', elements='int', default=[64]),
+            lat_rates=dict(type='list', elements='raw', default=[1000]),
+            lat_bursts=dict(type='list', elements='int', default=[4]),
+            duration=dict(type='int', default=10),
+            warmup=dict(type='int', default=2),
+            touch=dict(type='bool', default=False),
+            cpus=dict(type='str', default=''),
+            cpus_per_container=dict(type='int', default=1),
+            reserve_housekeeping=dict(type='bool', default=True),
+            reference_tools=dict(type='list', elements='str', default=[]),
+            reference_paths=dict(type='list', elements='str', default=[]),
+            container_config=dict(type='dict', default={}),
+            template=dict(type='str', default='busybox', choices=['busybox', 'debian']),
+            template_options=dict(type='list', elements='str', default=[]),
+            mtus=dict(type='dict', default={}),
+        ),
+        supports_check_mode=True,
+    )
+    try:
+        host_cpus = read_online_cpus()
+        plan = make_plan(module.params, host_cpus, module.params['mtus'])
+    except PlanError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, host_cpus=format_cpu_list(host_cpus), **plan)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,105 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kbypass.testbed.plugins.module_utils import plan as P
+
+
+@pytest.mark.parametrize('text, cpus', [
+    ('0', [0]), ('0-3', [0, 1, 2, 3]), ('0-1,4,6-7', [0, 1, 4, 6, 7]), ('', []), (' 2 , 1 ', [1, 2]),
+])
+def test_parse_cpu_list(text, cpus):
+    assert P.parse_cpu_list(text) == cpus
+
+
+@pytest.mark.parametrize('text', ['a', '3-1', '0-', '1,,x'])
+def test_parse_cpu_list_bad(text):
+    with pytest.raises(P.PlanError, match='CPU list'):
+        P.parse_cpu_list(text)
+
+
+@pytest.mark.parametrize('cpus, text', [([0, 1, 2, 5], '0-2,5'), ([3], '3'), ([], ''), ([1, 0], '0-1')])
+def test_format_cpu_list(cpus, text):
+    assert P.format_cpu_list(cpus) == text
+
+
+BASE = {'paths': ['linux_bridge', 'macvlan'], 'sizes': [64, 1500], 'duration': 5, 'warmup': 1}
+
+
+def test_matrix_and_ids_are_stable():
+    plan = P.make_plan(dict(BASE, reference_tools=['sockperf'], reference_paths=['linux_bridge']), [0, 1])
+    ids = [c['case_id'] for c in plan['cases']]
+    assert ids == [
+        'linux_bridge.icperf.udp.tput.s64.rmax.b32', 'linux_bridge.icperf.udp.tput.s1500.rmax.b32',
+        'linux_bridge.icperf.udp.lat.s64.r1000.b4',
+        'linux_bridge.sockperf.udp.tput.s64.rmax.b1', 'linux_bridge.sockperf.udp.tput.s1500.rmax.b1',
+        'linux_bridge.sockperf.udp.lat.s64.r1000.b1',
+        'macvlan.icperf.udp.tput.s64.rmax.b32', 'macvlan.icperf.udp.tput.s1500.rmax.b32',
+        'macvlan.icperf.udp.lat.s64.r1000.b4',
+    ]
+    again = P.make_plan(dict(BASE, reference_tools=['sockperf'], reference_paths=['linux_bridge']), [0, 1])
+    assert ids == [c['case_id'] for c in again['cases']]
+    case = plan['cases'][0]
+    assert case['network']['a']['ip'] == '198.18.1.1' and case['network']['b']['name'] == 'kbp-br-b'
+    assert case['duration_s'] == 5 and case['warmup_s'] == 1 and case['rate_pps'] == 0
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'paths': ['linux_brdge']}, "benchmark_paths: unknown value 'linux_brdge'; allowed values: linux_bridge, macvlan"),
+    ({'paths': []}, 'benchmark_paths must be a non-empty list'),
+    ({'sizes': [63]}, 'benchmark_sizes: frame size 63 is outside 64..1514 for path linux_bridge'),
+    ({'sizes': [1515]}, 'outside 64..1514'),
+    ({'rates': [-5]}, "benchmark_rates: -5 must be > 0 packets per second, or 'max'"),
+    ({'rates': ['fast']}, "benchmark_rates: 'fast' is not a rate"),
+    ({'bursts': [0]}, 'benchmark_bursts: 0 must be between 1 and 1024'),
+    ({'duration': 0}, 'benchmark_duration: 0 must be between 1'),
+    ({'warmup': 5}, 'benchmark_warmup: 5 must be a whole number of seconds, >= 0 and below benchmark_duration'),
+    ({'backends': ['dpdk']}, "benchmark_backends: unknown value 'dpdk'"),
+    ({'cpus': '0-7'}, 'benchmark_cpus: CPU(s) 2-7 do not exist on this host (online: 0-1)'),
+    ({'cpus': 'x'}, "bad CPU list 'x'"),
+    ({'reference_tools': ['iperf9']}, "benchmark_reference_tools: unknown value 'iperf9'"),
+    ({'reference_tools': ['sockperf'], 'reference_paths': ['macvlan'], 'paths': ['linux_bridge']},
+     "benchmark_reference_paths: 'macvlan' is not in benchmark_paths"),
+])
+def test_bad_input_names_the_variable(params, message):
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(BASE, **params), [0, 1])
+    assert message in str(err.value)
+
+
+def test_mtu_raises_the_size_limit():
+    plan = P.make_plan(dict(BASE, sizes=[9000]), [0, 1], mtus={'linux_bridge': 9000, 'macvlan': 9000})
+    assert {c['size'] for c in plan['cases'] if c['mode'] == 'tput'} == {9000}
+
+
+@pytest.mark.parametrize('host, wanted, cpp, reserve, cpus, shared', [
+    ([0, 1], None, 1, True, {'a': '0', 'b': '1'}, False),              # 2 CPUs: no housekeeping left
+    ([0, 1, 2, 3], None, 1, True, {'a': '1', 'b': '2'}, False),        # CPU 0 kept for the host
+    ([0, 1, 2, 3], None, 2, True, {'a': '0-1', 'b': '2-3'}, False),    # not enough to keep one
+    ([0, 1], None, 2, True, {'a': '0-1', 'b': '0-1'}, True),           # oversubscribed
+    ([0, 1, 2, 3], [2, 3], 1, False, {'a': '2', 'b': '3'}, False),
+    ([0], None, 1, True, {'a': '0', 'b': '0'}, True),
+])
+def test_plan_cpus(host, wanted, cpp, reserve, cpus, shared):
+    out = P.plan_cpus(host, wanted, ('a', 'b'), cpp, reserve)
+    assert out['cpus'] == cpus
+    assert out['cores_shared'] is shared and out['oversubscribed'] is shared
+
+
+def test_oversubscription_is_recorded_in_every_case():
+    plan = P.make_plan(dict(BASE, cpus_per_container=2), [0, 1])
+    assert all(c['oversubscribed'] and c['cores_shared'] for c in plan['cases'])
+    assert 'needs 4 CPUs, host offers 2' in plan['cpu_plan']['note']
+
+
+def test_containers_carry_cpuset_and_common_config():
+    mounts = {'lxc.mount.entry': ['/opt/kbypass/bin opt/kbypass/bin none bind,ro,create=dir 0 0']}
+    plan = P.make_plan(dict(BASE, container_config=mounts), [0, 1, 2])
+    a, b = plan['containers']['macvlan']
+    assert a['name'] == 'kbp-mv-a' and a['config']['lxc.cgroup.cpuset.cpus'] == '1'
+    assert b['config']['lxc.cgroup.cpuset.cpus'] == '2' and b['config']['lxc.mount.entry'] == mounts['lxc.mount.entry']
+    assert set(plan['all_containers']) == set(P.DATA_PATHS)
