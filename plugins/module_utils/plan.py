@@ -54,20 +54,13 @@ def parse_cpu_list(text):
 
 def format_cpu_list(cpus):
     """[0, 1, 2, 5] -> '0-2,5'."""
-    cpus = sorted(set(cpus))
-    out = []
-    start = prev = None
-    for cpu in cpus:
-        if start is None:
-            start = prev = cpu
-        elif cpu == prev + 1:
-            prev = cpu
+    ranges = []
+    for cpu in sorted(set(cpus)):
+        if ranges and cpu == ranges[-1][1] + 1:
+            ranges[-1][1] = cpu
         else:
-            out.append(str(start) if start == prev else '%d-%d' % (start, prev))
-            start = prev = cpu
-    if start is not None:
-        out.append(str(start) if start == prev else '%d-%d' % (start, prev))
-    return ','.join(out)
+            ranges.append([cpu, cpu])
+    return ','.join(str(lo) if lo == hi else '%d-%d' % (lo, hi) for lo, hi in ranges)
 
 
 def read_online_cpus(path='/sys/devices/system/cpu/online'):

@@ -17,7 +17,7 @@ description:
     both and writes C(case.json) in the results schema (docs/results-schema.md).
   - A case that fails is recorded with its error and the module still succeeds, so a run goes on.
   - Peers run icperf, or a reference tool (sockperf) for cross-checks.
-author: kbypass.testbed contributors
+author: kbypass.testbed maintainers (@kbypass)
 options:
   case:
     description: One element of the C(cases) list returned by M(kbypass.testbed.bench_plan).
@@ -54,11 +54,13 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
     details: In check mode nothing is run and the case is reported as skipped.
   diff_mode:
     support: none
+    description: Returns no diff.
 notes:
-  - The module reports C(changed=true) when it ran a case: it wrote new raw files.
+  - The module reports C(changed=true) when it ran a case, because it wrote new raw files.
 '''
 
 EXAMPLES = r'''

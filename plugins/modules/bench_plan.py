@@ -15,7 +15,7 @@ description:
   - Plan stage of a benchmark run. Reads the host's online CPUs and the MTU of each data path,
     validates every input and returns the list of cases with stable ids and the CPU plan.
   - Changes nothing on the host. Fails with a message naming the variable and the allowed values.
-author: kbypass.testbed contributors
+author: kbypass.testbed maintainers (@kbypass)
 options:
   paths:
     description: Data paths to measure.
@@ -117,8 +117,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
+    description: Returns no diff.
 '''
 
 EXAMPLES = r'''

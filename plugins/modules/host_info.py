@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Collects kernel, CPU model and count, online CPUs, NUMA nodes, memory, OS and the versions of
     every data path component, and optionally writes them as C(host.json) of the results schema.
-author: kbypass.testbed contributors
+author: kbypass.testbed maintainers (@kbypass)
 options:
   host:
     description: Inventory name of the host.
@@ -30,8 +30,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Can run in check_mode and return changed status prediction without modifying target.
   diff_mode:
     support: none
+    description: Returns no diff.
 '''
 
 EXAMPLES = r'''

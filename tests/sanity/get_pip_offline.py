@@ -9,14 +9,18 @@ let that pip install what was asked for from the package index.
 """
 
 import ensurepip
+import os
 import subprocess
 import sys
 
 
 def main():
     args = [arg for arg in sys.argv[1:] if arg not in ('--no-setuptools', '--no-wheel')]
+    env = dict(os.environ)
+    # ensurepip sets PIP_CONFIG_FILE=/dev/null in this process: the install below must see the
+    # machine's pip configuration (index, certificates) again.
     ensurepip.bootstrap(upgrade=True)
-    return subprocess.call([sys.executable, '-m', 'pip', 'install'] + args)
+    return subprocess.call([sys.executable, '-m', 'pip', 'install'] + args, env=env)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Integration: the real playbooks on this machine (inventories/local), as a user runs them.
+
+Order: bad input first (nothing may change), then one short benchmark, a second provisioning
+pass (must change nothing), the report re-run from raw files, and teardown (nothing left behind).
+Teardown always runs, whatever fails (the module fixture's finally).
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+SHORT = ['-e', 'benchmark_duration=4', '-e', 'benchmark_warmup=1']
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which('lxc-create') or not shutil.which('ansible-playbook'),
+    reason='needs root, LXC and ansible-playbook (make deps installs them); runs on a Debian 12 host like CI')
+
+
+def playbook(name, *args, check=True):
+    argv = ['ansible-playbook', os.path.join(TOP, 'playbooks', name), '-i', os.path.join(TOP, 'inventories', 'local')]
+    argv += list(args)
+    proc = subprocess.run(argv, cwd=TOP, capture_output=True, text=True, check=False)
+    sys.stdout.write(proc.stdout[-6000:])
+    sys.stderr.write(proc.stderr[-3000:])
+    if check and proc.returncode != 0:
+        pytest.fail('%s failed (rc %d):\n%s\n%s' % (name, proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
+    return proc
+
+
+def host_state():
+    """What the benchmark can leave behind: containers, links, mounts, files."""
+    lxc = subprocess.run(['lxc-ls', '-1'], capture_output=True, text=True, check=False).stdout.split()
+    links = subprocess.run(['ip', '-br', 'link'], capture_output=True, text=True, check=False).stdout
+    with open('/proc/self/mounts') as handle:
+        mounts = [line for line in handle if 'kbp' in line or 'kbypass' in line]
+    return {
+        'containers': sorted(c for c in lxc if c.startswith('kbp')),
+        'links': sorted(line.split()[0].split('@')[0] for line in links.splitlines() if line.startswith('kbp')),
+        'mounts': mounts,
+        'files': [p for p in ('/var/lib/kbypass', '/opt/kbypass/bin/icperf', '/opt/kbypass/src/icperf')
+                  if os.path.exists(p)],
+    }
+
+
+def recap_changed(stdout):
+    return dict((m.group(1), int(m.group(2))) for m in re.finditer(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', stdout, re.M))
+
+
+@pytest.fixture(scope='module')
+def bench(tmp_path_factory):
+    results = str(tmp_path_factory.mktemp('results'))
+    before = host_state()
+    out = {'results': results, 'before': before}
+    try:
+        bad = playbook('benchmark.yml', '-e', '{"benchmark_sizes": [63]}', '-e', 'benchmark_results_dir=' + results,
+                       check=False)
+        out['bad'] = bad
+        out['after_bad'] = host_state()
+        run = playbook('benchmark.yml', '-e', 'benchmark_results_dir=' + results, *SHORT)
+        out['run'] = run
+        out['run_dir'] = glob.glob(os.path.join(results, '*T*Z-*'))[0]
+        out['again'] = playbook('benchmark.yml', '--tags', 'provision', '-e', 'benchmark_results_dir=' + results,
+                                *SHORT)
+        yield out
+    finally:
+        out['teardown'] = playbook('teardown.yml', check=False)
+        out['after_teardown'] = host_state()
+
+
+def test_bad_input_stops_before_any_change(bench):
+    assert bench['bad'].returncode != 0
+    assert 'benchmark_sizes: frame size 63 is outside 64..1514' in bench['bad'].stdout
+    assert bench['after_bad'] == bench['before']
+
+
+def rows(bench):
+    with open(os.path.join(bench['run_dir'], 'results.csv')) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_report_and_table_exist(bench):
+    run_dir = bench['run_dir']
+    for name in ('report.html', 'results.csv', 'summary.md', 'run.json'):
+        assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
+    assert 'Report: ' + os.path.join(run_dir, 'report.html') in bench['run'].stdout
+
+
+@pytest.mark.parametrize('path, tool, mode, metric', [
+    ('linux_bridge', 'icperf', 'tput', 'rx_pps'),
+    ('linux_bridge', 'icperf', 'lat', 'rtt_p50_us'),
+    ('macvlan', 'icperf', 'tput', 'rx_pps'),
+    ('macvlan', 'icperf', 'lat', 'rtt_p99_us'),
+    ('linux_bridge', 'sockperf', 'tput', 'tx_pps'),
+    ('linux_bridge', 'sockperf', 'lat', 'rtt_p50_us'),
+])
+def test_figures_exist_are_plausible_and_carry_conditions(bench, path, tool, mode, metric):
+    found = [r for r in rows(bench) if (r['path'], r['tool'], r['mode'], r['metric']) == (path, tool, mode, metric)]
+    assert found, 'no %s row for %s/%s/%s' % (metric, path, tool, mode)
+    for row in found:
+        value = float(row['value'])
+        if metric.endswith('_pps'):
+            assert 1e3 < value < 1e8, row          # kpps .. Mpps: anything else is a broken run
+        else:
+            assert 1.0 < value < 1e6, row          # 1 us .. 1 s round trip
+        assert row['status'] == 'ok' and row['cores_shared'] in ('True', 'False') and row['duration_s'] == '4'
+        assert row['unit'] == ('pps' if metric.endswith('_pps') else 'us')
+
+
+def test_raw_files_and_metadata(bench):
+    run_dir = bench['run_dir']
+    meta = json.load(open(os.path.join(run_dir, 'run.json')))
+    assert meta['parameters']['benchmark_duration'] == 4 and meta['ansible_version']
+    host = json.load(open(os.path.join(run_dir, 'raw', 'localhost', 'host.json')))
+    assert host['cpu_count'] >= 1 and host['versions']['icperf'] and host['versions']['lxc']
+    case = json.load(open(os.path.join(run_dir, 'raw', 'localhost', 'linux_bridge.icperf.udp.tput.s64.rmax.b32',
+                                       'case.json')))
+    assert case['status'] == 'ok' and case['peers']['b']['received'] > 0
+    samples = open(os.path.join(run_dir, 'raw', 'localhost', 'linux_bridge.icperf.udp.tput.s64.rmax.b32',
+                                'b.jsonl')).read().splitlines()
+    assert sum(1 for line in samples if '"type":"sample"' in line.replace(' ', '')) >= 3
+
+
+def test_report_rerun_from_raw_is_identical(bench):
+    run_dir = bench['run_dir']
+    before = open(os.path.join(run_dir, 'results.csv')).read()
+    subprocess.run([sys.executable, '-m', 'ansible_collections.kbypass.testbed.plugins.module_utils.report', run_dir],
+                   check=True, capture_output=True)
+    assert open(os.path.join(run_dir, 'results.csv')).read() == before
+
+
+def test_second_provisioning_changes_nothing(bench):
+    changed = recap_changed(bench['again'].stdout)
+    assert changed.get('localhost') == 0, changed
+
+
+def test_zz_teardown_leaves_nothing_behind(bench):
+    # last test of the module (pytest keeps file order): tear down now and look; the fixture's
+    # finally tears down again (a no-op then) when an earlier step failed.
+    proc = playbook('teardown.yml')
+    state = host_state()
+    assert proc.returncode == 0
+    assert state == {'containers': [], 'links': [], 'mounts': [], 'files': []}, state
+    assert recap_changed(playbook('teardown.yml').stdout).get('localhost') == 0
