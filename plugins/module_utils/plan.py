@@ -176,10 +176,20 @@ def path_containers(path, cpus, container_config=None, template='busybox', templ
     return out
 
 
-def make_plan(params, host_cpus, mtus=None):
+def check_parents(parents, paths, host_links):
+    """A lower link named for a path (e.g. macvlan_parent) must exist on the host."""
+    for path, parent in sorted((parents or {}).items()):
+        if path in paths and parent and parent not in host_links:
+            raise PlanError("%s_parent: link %r does not exist on this host; set %s_parent to one of: %s, "
+                            "or leave it empty to let the role create a veth pair"
+                            % (path, parent, path, ', '.join(sorted(host_links)) or 'none'))
+
+
+def make_plan(params, host_cpus, mtus=None, host_links=None):
     """Validate params (the benchmark_* variables without their prefix) and expand the matrix.
 
     Raises PlanError with a message naming the variable before anything is changed.
+    host_links: names of the host's network links (None: not checked).
     """
     mtus = mtus or {}
     paths = _choices(params.get('paths'), 'benchmark_paths', tuple(DATA_PATHS))
@@ -204,6 +214,8 @@ def make_plan(params, host_cpus, mtus=None):
         if path not in paths:
             raise PlanError('benchmark_reference_paths: %r is not in benchmark_paths (%s)' % (path, ', '.join(paths)))
     touch = bool(params.get('touch', False))
+    if host_links is not None:
+        check_parents(params.get('parents'), paths, host_links)
     cpu = plan_cpus(host_cpus, wanted, ('a', 'b'), cpp, params.get('reserve_housekeeping', True))
 
     cases = []

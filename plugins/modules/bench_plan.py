@@ -110,6 +110,12 @@ options:
     type: list
     elements: str
     default: []
+  parents:
+    description:
+      - Path name -> lower link that must exist on the host (for example C(macvlan) -> the value of C(macvlan_parent)).
+      - An empty value is not checked (the path role creates its own link).
+    type: dict
+    default: {}
   mtus:
     description: MTU of each path's links (path name -> MTU); 1500 when not given.
     type: dict
@@ -166,6 +172,8 @@ payload_bytes_min:
   type: int
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import (
     PlanError, format_cpu_list, make_plan, read_online_cpus,
@@ -196,12 +204,14 @@ def main():
             template=dict(type='str', default='busybox', choices=['busybox', 'debian']),
             template_options=dict(type='list', elements='str', default=[]),
             mtus=dict(type='dict', default={}),
+            parents=dict(type='dict', default={}),
         ),
         supports_check_mode=True,
     )
     try:
         host_cpus = read_online_cpus()
-        plan = make_plan(module.params, host_cpus, module.params['mtus'])
+        links = os.listdir('/sys/class/net') if os.path.isdir('/sys/class/net') else None
+        plan = make_plan(module.params, host_cpus, module.params['mtus'], links)
     except PlanError as exc:
         module.fail_json(msg=str(exc))
     module.exit_json(changed=False, host_cpus=format_cpu_list(host_cpus), **plan)

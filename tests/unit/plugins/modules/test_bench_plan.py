@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.kbypass.testbed.plugins.modules import bench_plan
+
+
+@pytest.fixture(autouse=True)
+def two_cpus(monkeypatch):
+    monkeypatch.setattr(bench_plan, 'read_online_cpus', lambda: [0, 1])
+
+
+def test_plan_changes_nothing_and_returns_cases(run_module):
+    out = run_module(bench_plan.main, {'paths': ['linux_bridge'], 'sizes': [64], 'modes': ['tput'],
+                                       'duration': 3, 'warmup': 1, '_ansible_check_mode': True})
+    assert out['changed'] is False and out['host_cpus'] == '0-1'
+    assert [c['case_id'] for c in out['cases']] == ['linux_bridge.icperf.udp.tput.s64.rmax.b32']
+    assert out['containers']['linux_bridge'][0]['config']['lxc.cgroup.cpuset.cpus'] == '0'
+
+
+@pytest.mark.parametrize('args, message', [
+    ({'paths': ['ovs_kernel']}, "benchmark_paths: unknown value 'ovs_kernel'; allowed values: linux_bridge, macvlan"),
+    ({'paths': ['macvlan'], 'lat_sizes': [2000]}, 'benchmark_lat_sizes: frame size 2000 is outside 64..1514'),
+    ({'paths': ['macvlan'], 'cpus': '5'}, 'benchmark_cpus: CPU(s) 5 do not exist on this host (online: 0-1)'),
+    ({'paths': ['macvlan'], 'parents': {'macvlan': 'kbpt-nonexistent0'}},
+     "macvlan_parent: link 'kbpt-nonexistent0' does not exist on this host"),
+])
+def test_bad_input_fails_with_the_variable_name(run_module, args, message):
+    out = run_module(bench_plan.main, args)
+    assert out['failed'] is True and message in out['msg']
