@@ -1,0 +1,137 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Record real process interactions of bench.CaseRunner once, replay them in unit tests.
+
+Record (root, on a host where `make bench` provisioned the containers):
+  PYTHONPATH=.build/collections python tests/unit/plugins/module_utils/replay.py CASE_ID OUT.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ansible_collections.kbypass.testbed.plugins.module_utils.bench import Spawner
+
+
+class RecordingSpawner(Spawner):
+    """A real Spawner that writes down every command, its exit code and its output."""
+
+    def __init__(self):
+        self.events = []
+
+    def run(self, argv, timeout=30):
+        rc, out, err = super().run(argv, timeout)
+        self.events.append({'kind': 'run', 'argv': list(argv), 'rc': rc, 'out': out, 'err': err})
+        return rc, out, err
+
+    def read(self, path):
+        text = super().read(path)
+        if path.startswith('/proc/'):
+            self.events.append({'kind': 'read', 'argv': [path], 'rc': 0, 'out': text, 'err': ''})
+        return text
+
+    def start(self, argv, stdout_path, stderr_path):
+        proc = super().start(argv, stdout_path, stderr_path)
+        self.events.append({'kind': 'start', 'argv': list(argv), 'stdout_path': stdout_path,
+                            'stderr_path': stderr_path, 'proc': proc})
+        return proc
+
+    def dump(self):
+        out = []
+        for event in self.events:
+            event = dict(event)
+            if event['kind'] == 'start':
+                proc = event.pop('proc')
+                event['rc'] = proc.returncode
+                event['out'] = self.read(event.pop('stdout_path'))
+                event['err'] = self.read(event.pop('stderr_path'))
+            out.append(event)
+        return out
+
+
+class FakeProc:
+    """Running until waited for, then exits with the recorded code."""
+
+    def __init__(self, rc, pid=4242):
+        self.rc = rc
+        self.returncode = None
+        self.pid = pid
+
+    def poll(self):
+        return self.returncode
+
+    def wait(self, timeout=None):
+        self.returncode = self.rc
+        return self.rc
+
+    def send_signal(self, sig):
+        pass
+
+
+class ReplaySpawner(Spawner):
+    """Answers each command with what was recorded for the same argv; an unknown argv fails."""
+
+    def __init__(self, events):
+        self.events = events
+        self.used = []
+        self.clock = 0.0
+
+    def _find(self, kind, argv):
+        for i, event in enumerate(self.events):
+            if i not in self.used and event['kind'] == kind and event['argv'] == list(argv):
+                self.used.append(i)
+                return event
+        raise AssertionError('unexpected %s: %r' % (kind, argv))
+
+    def run(self, argv, timeout=30):
+        event = self._find('run', argv)
+        return event['rc'], event['out'], event['err']
+
+    def start(self, argv, stdout_path, stderr_path):
+        event = self._find('start', argv)
+        with open(stdout_path, 'w') as handle:
+            handle.write(event['out'])
+        with open(stderr_path, 'w') as handle:
+            handle.write(event['err'])
+        return FakeProc(event['rc'])
+
+    def wait(self, proc, timeout):
+        return proc.wait(timeout)
+
+    def signal_tree(self, proc, sig):
+        pass
+
+    def read(self, path):
+        if path.startswith('/proc/'):
+            return self._find('read', [path])['out']
+        return super().read(path)
+
+    def sleep(self, seconds):
+        self.clock += seconds
+
+    def now(self):
+        self.clock += 0.5
+        return self.clock
+
+
+def main(argv):
+    from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner
+    from ansible_collections.kbypass.testbed.plugins.module_utils.plan import make_plan, read_online_cpus
+    case_id, dest = argv[1], argv[2]
+    plan = make_plan({'paths': ['linux_bridge'], 'backends': ['udp'], 'duration': 3, 'warmup': 1,
+                      'reference_tools': ['sockperf'], 'reference_paths': ['linux_bridge']}, read_online_cpus())
+    case = [c for c in plan['cases'] if c['case_id'] == case_id][0]
+    spawner = RecordingSpawner()
+    run_dir = '/tmp/kbypass-record'
+    record = CaseRunner(case, run_dir, 'record', 'localhost', spawner=spawner).run()
+    with open(dest, 'w') as handle:
+        json.dump({'case': case, 'events': spawner.dump(), 'record': {k: record[k] for k in ('status', 'error', 'metrics')}},
+                  handle, indent=1, sort_keys=True)
+    print(record['status'], record['headline'], os.path.abspath(dest))
+
+
+if __name__ == '__main__':
+    main(sys.argv)
