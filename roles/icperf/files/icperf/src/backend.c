@@ -1,0 +1,88 @@
+/* The backend registry. Adding a backend = its file + one line in the table below. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+
+extern const struct icperf_backend icperf_backend_udp;
+extern const struct icperf_backend icperf_backend_udp_mmsg;
+extern const struct icperf_backend icperf_backend_raw;
+extern const struct icperf_backend icperf_backend_raw_mmsg;
+#ifdef ICPERF_HAVE_DPDK
+extern const struct icperf_backend icperf_backend_dpdk;
+#endif
+
+static const struct icperf_backend *const registry[] = {
+	&icperf_backend_udp,
+	&icperf_backend_udp_mmsg,
+	&icperf_backend_raw,
+	&icperf_backend_raw_mmsg,
+#ifdef ICPERF_HAVE_DPDK
+	&icperf_backend_dpdk,
+#endif
+	NULL,
+};
+
+const struct icperf_backend *const *backend_list(void)
+{
+	return registry;
+}
+
+const struct icperf_backend *backend_find(const char *name)
+{
+	for (size_t i = 0; registry[i]; i++)
+		if (strcmp(registry[i]->name, name) == 0)
+			return registry[i];
+	return NULL;
+}
+
+const char *backend_names(void)
+{
+	static char buf[256];
+	size_t off = 0;
+
+	if (buf[0])
+		return buf;
+	for (size_t i = 0; registry[i] && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s", i ? ", " : "",
+					registry[i]->name);
+	return buf;
+}
+
+int backend_no_opts(struct icperf_cfg *cfg)
+{
+	if (!cfg->nbopts)
+		return 0;
+	cfg_error(cfg, "takes no --bopt options (got %s)", cfg->bopts[0]);
+	return -1;
+}
+
+void cfg_error(struct icperf_cfg *cfg, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cfg->err, sizeof(cfg->err), fmt, ap);
+	va_end(ap);
+}
+
+#include <errno.h>
+#include <sys/socket.h>
+
+int sock_set_bufs(int fd, int bytes, int sndbuf, int rcvbuf, struct icperf_cfg *cfg)
+{
+	if (bytes <= 0)
+		return 0;
+	if (sndbuf && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes))) {
+		cfg_error(cfg, "setsockopt SO_SNDBUF %d: %s", bytes, strerror(errno));
+		return -1;
+	}
+	if (rcvbuf && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes))) {
+		cfg_error(cfg, "setsockopt SO_RCVBUF %d: %s", bytes, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

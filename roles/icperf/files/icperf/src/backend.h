@@ -1,0 +1,125 @@
+/*
+ * The backend interface of icperf.
+ *
+ * A backend only moves frames (needs_l2 = 1: whole Ethernet frames) or UDP payloads
+ * (needs_l2 = 0: the kernel builds the headers). Everything else (pacing, sequence numbers,
+ * timestamps, touching the payload, statistics, histogram, JSON) lives in the core, so a new
+ * data path (DPDK, netmap, AF_XDP ...) is ONE new file plus one line in the registry table of
+ * backend.c.
+ *
+ * Packet descriptors (struct pkt)
+ *   data/len  the bytes of one packet: the Ethernet frame (needs_l2) or the UDP payload.
+ *   peer      L4 backends only: source address of a received datagram, destination of a
+ *             datagram handed to tx_burst when use_peer is set (the reflector answers to it).
+ *   priv      backend private handle (e.g. the struct rte_mbuf * that holds data).
+ *
+ * Buffer ownership
+ *   TX, core buffers (tx_alloc == NULL): the core owns `burst` buffers, each prefilled once
+ *     with the frame template (needs_l2) or a zeroed payload, and per packet only rewrites
+ *     the sequence number, the timestamp and (with --touch) the payload bytes.
+ *   TX, backend buffers (tx_alloc != NULL): before filling a burst the core calls
+ *     tx_alloc(ctx, pkts, n); the backend points pkts[i].data at its own buffers (e.g. mbuf
+ *     data) which already hold the frame template cfg->tmpl (e.g. written once per mbuf when
+ *     the pool is created), so no extra copy is needed. It returns how many it provided.
+ *   tx_burst(ctx, pkts, n) transmits a PREFIX of pkts and returns its length k (0..n), or a
+ *     negative errno for a fatal error. pkts[k..n) were not sent (queue or socket buffer
+ *     full); the core counts them as tx_dropped and reuses their sequence numbers. tx_burst
+ *     consumes all n descriptors (a backend with its own buffers frees the unsent ones).
+ *   rx_burst(ctx, pkts, max) returns 0..max received packets (never blocks) or a negative
+ *     errno. Each returned descriptor must be given back exactly once: to tx_burst (the
+ *     reflector sends received packets back in place) or to rx_release. The data stays
+ *     valid until then (socket backends: until the next rx_burst call).
+ *   wait_rx(ctx, timeout_ms) optional: block until something may be received or the
+ *     timeout expires (poll(2) on a socket). Without it the core sleeps 1 ms instead.
+ *
+ * Errors: open() returns 0 or -1; on failure it writes a one-line reason to cfg->err.
+ */
+#ifndef ICPERF_BACKEND_H
+#define ICPERF_BACKEND_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ICPERF_MAX_BURST 1024
+#define ICPERF_MIN_SIZE 64
+#define ICPERF_MAX_SIZE 9014
+#define ICPERF_HDR_LEN 42    /* Ethernet 14 + IPv4 20 + UDP 8 */
+#define ICPERF_RX_SLOT 9216  /* receive buffer per packet, >= ICPERF_MAX_SIZE */
+#define ICPERF_MAX_BOPTS 16
+
+enum icperf_mode { MODE_SEND, MODE_RECV, MODE_CLIENT, MODE_SERVER };
+
+struct icperf_cfg {
+	enum icperf_mode mode;
+	const char *backend;
+	const char *iface;            /* NULL when not given */
+	struct in_addr src_ip, dst_ip; /* network byte order */
+	int have_src_ip, have_dst_ip;
+	uint16_t port;                /* host byte order, used as source and destination port */
+	uint8_t src_mac[6], dst_mac[6];
+	int have_src_mac, have_dst_mac;
+	unsigned size;                /* frame size without FCS, 64..9014 */
+	double rate;                  /* pps, 0 = unpaced */
+	unsigned burst;               /* 1..ICPERF_MAX_BURST */
+	double duration, warmup, timeout;
+	int touch;
+	int cpu;                      /* -1 = not pinned */
+	int busy;                     /* never sleep */
+	int rx_block;                 /* recv/server: block in wait_rx when idle */
+	int sockbuf;                  /* SO_SNDBUF/SO_RCVBUF bytes, 0 = system default */
+	/* --bopt KEY=VALUE (repeatable): options only the selected backend understands (e.g.
+	 * DPDK EAL arguments). A backend that takes none rejects them in open(). */
+	const char *bopts[ICPERF_MAX_BOPTS];
+	int nbopts;
+
+	/* derived by the core before open() */
+	int do_tx, do_rx;             /* this mode transmits / receives */
+
+	/* filled by open() when not given (L2 backends): src_mac, src_ip */
+
+	/* written by the core after open(), before the first tx_alloc/tx_burst: the whole
+	 * frame template (size bytes; payload zero) for L2 backends. */
+	const uint8_t *tmpl;
+
+	char err[256];                /* reason of a failure, set by open() */
+};
+
+struct pkt {
+	uint8_t *data;
+	uint32_t len;
+	uint32_t use_peer;            /* tx: send to peer (L4 backends) */
+	struct sockaddr_in peer;
+	void *priv;
+};
+
+struct icperf_backend {
+	const char *name;
+	const char *help;             /* one line for --help */
+	int needs_l2;                 /* 1: moves whole Ethernet frames; 0: UDP payloads */
+	int needs_iface;              /* --iface is required (checked with the arguments) */
+	int (*open)(struct icperf_cfg *cfg, void **ctx);
+	int (*tx_alloc)(void *ctx, struct pkt *pkts, int n);             /* optional */
+	int (*tx_burst)(void *ctx, struct pkt *pkts, int n);
+	int (*rx_burst)(void *ctx, struct pkt *pkts, int max);
+	void (*rx_release)(void *ctx, struct pkt *pkts, int n);          /* optional */
+	int (*wait_rx)(void *ctx, int timeout_ms);                       /* optional */
+	void (*close)(void *ctx);
+};
+
+/* registry (backend.c) */
+const struct icperf_backend *backend_find(const char *name);
+/* "udp | udp-mmsg | ..." for messages */
+const char *backend_names(void);
+const struct icperf_backend *const *backend_list(void);
+
+/* helpers shared by backends (backend.c) */
+/* open() of a backend without options: -1 (cfg->err set) when --bopt was given */
+int backend_no_opts(struct icperf_cfg *cfg);
+void cfg_error(struct icperf_cfg *cfg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* SO_SNDBUF/SO_RCVBUF (the FORCE variants first, as root may exceed the sysctl limits);
+ * bytes <= 0 leaves the system defaults. 0 or -1 (cfg->err set). */
+int sock_set_bufs(int fd, int bytes, int sndbuf, int rcvbuf, struct icperf_cfg *cfg);
+
+#endif
