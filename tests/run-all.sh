@@ -3,7 +3,7 @@
 # code is non-zero when any failed. Stages that need something this machine may lack say so.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 export PYTHONPATH="$top/.build/collections${PYTHONPATH:+:$PYTHONPATH}"
 passed=0; failed=0; failed_names=()
 stage() {

@@ -81,9 +81,9 @@ in_b() { ip netns exec "$NSB" "$@"; }
 
 # wait until something in namespace $1 has UDP port $PORT open (the raw backends bind it too)
 wait_port() {
-	local ns=$1 hex i
+	local ns=$1 hex _
 	hex=$(printf ':%04X ' "$PORT")
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		if ip netns exec "$ns" cat /proc/net/udp | grep -q "$hex"; then
 			sleep 0.1
 			return 0
@@ -173,13 +173,13 @@ jcheck "runtime failure summary has error" "$TMP/out" \
 # ---------------------------------------------------------------------------------------
 # two namespaces and a veth pair
 
-ip netns add "$NSA" && ip netns add "$NSB" &&
+if ! { ip netns add "$NSA" && ip netns add "$NSB" &&
 	ip link add "$VA" type veth peer name "$VB" &&
-	ip link set "$VA" netns "$NSA" && ip link set "$VB" netns "$NSB" || {
+	ip link set "$VA" netns "$NSA" && ip link set "$VB" netns "$NSB"; }; then
 	bad "netns setup" "cannot create namespaces / veth"
 	echo "$PASS passed, $FAIL failed"
 	exit 1
-}
+fi
 for ns in "$NSA" "$NSB"; do
 	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 	ip -n "$ns" link set lo up

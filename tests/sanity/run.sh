@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 # outside the checkout: inside it, ansible-test would list files with git, which ignores .build/
 dest="${TMPDIR:-/tmp}/kbypass-sanity/ansible_collections/kbypass/testbed"
 mkdir -p "$dest"
-rsync -a --delete --exclude .git --exclude .ansible --exclude .build --exclude .venv --exclude results \
+rsync -a --delete --delete-excluded --exclude .git --exclude .ansible --exclude .build --exclude .venv --exclude results \
   --exclude __pycache__ --exclude .pytest_cache --exclude 'roles/icperf/files/icperf/build' "$top/" "$dest/"
 pip_version=$(python - <<'PY'
 import inspect, re

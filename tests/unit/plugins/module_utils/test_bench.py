@@ -42,7 +42,7 @@ def test_replayed_case_gives_the_recorded_metrics(path, tmp_path):
     assert case['conditions']['path'] == 'linux_bridge' and case['schema'] == 1 and case['host'] == 'lab1'
     assert sorted(os.path.basename(f) for f in record['files']) == sorted(
         os.listdir(os.path.join(str(tmp_path), rec['case']['case_id'])))
-    assert len(spawner.used) == len([e for e in rec['events']])   # every recorded command was issued
+    assert len(spawner.used) == len(rec['events'])   # every recorded command was issued
 
 
 def test_container_not_running_is_a_recorded_failure(tmp_path):
