@@ -162,12 +162,26 @@ def path_network(path):
     }
 
 
+# The busybox template bind-mounts the host's library folders so that dynamically linked
+# programs run in its containers. The containers' lxc.mount.entry key is managed as a whole
+# (kbypass.testbed.lxc_container), so these lines are kept by listing them here.
+BUSYBOX_MOUNTS = [
+    '/lib lib none ro,bind,optional 0 0',
+    '/usr/lib usr/lib none ro,bind,optional 0 0',
+    '/lib64 lib64 none ro,bind,optional 0 0',
+    '/usr/lib64 usr/lib64 none ro,bind,optional 0 0',
+    '/sys/kernel/security sys/kernel/security none ro,bind,optional 0 0',
+]
+
+
 def path_containers(path, cpus, container_config=None, template='busybox', template_options=None):
     """The two containers of a path, in the form the path roles' attach entry point takes."""
     net = path_network(path)
     out = []
     for peer in ('a', 'b'):
         config = dict(container_config or {})
+        if template == 'busybox':
+            config['lxc.mount.entry'] = BUSYBOX_MOUNTS + list(config.get('lxc.mount.entry') or [])
         if cpus and cpus.get(peer):
             config['lxc.cgroup.cpuset.cpus'] = cpus[peer]
         out.append({'name': net[peer]['name'], 'ip': net[peer]['ip'], 'prefix': net['prefix'],

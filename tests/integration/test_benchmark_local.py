@@ -45,10 +45,10 @@ def host_state():
     lxc = subprocess.run(['lxc-ls', '-1'], capture_output=True, text=True, check=False).stdout.split()
     links = subprocess.run(['ip', '-br', 'link'], capture_output=True, text=True, check=False).stdout
     with open('/proc/self/mounts') as handle:
-        mounts = [line for line in handle if 'kbp' in line or 'kbypass' in line]
+        mounts = [line for line in handle if 'kbp-' in line or 'kbypass' in line]
     return {
-        'containers': sorted(c for c in lxc if c.startswith('kbp')),
-        'links': sorted(line.split()[0].split('@')[0] for line in links.splitlines() if line.startswith('kbp')),
+        'containers': sorted(c for c in lxc if c.startswith('kbp-')),
+        'links': sorted(line.split()[0].split('@')[0] for line in links.splitlines() if line.startswith('kbp-')),
         'mounts': mounts,
         'files': [p for p in ('/var/lib/kbypass', '/opt/kbypass/bin/icperf', '/opt/kbypass/src/icperf')
                   if os.path.exists(p)],

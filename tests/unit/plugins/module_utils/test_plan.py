@@ -101,5 +101,8 @@ def test_containers_carry_cpuset_and_common_config():
     plan = P.make_plan(dict(BASE, container_config=mounts), [0, 1, 2])
     a, b = plan['containers']['macvlan']
     assert a['name'] == 'kbp-mv-a' and a['config']['lxc.cgroup.cpuset.cpus'] == '1'
-    assert b['config']['lxc.cgroup.cpuset.cpus'] == '2' and b['config']['lxc.mount.entry'] == mounts['lxc.mount.entry']
+    assert b['config']['lxc.cgroup.cpuset.cpus'] == '2'
+    assert b['config']['lxc.mount.entry'] == P.BUSYBOX_MOUNTS + mounts['lxc.mount.entry']
+    debian = P.make_plan(dict(BASE, container_config=mounts, template='debian'), [0, 1, 2])
+    assert debian['containers']['macvlan'][0]['config']['lxc.mount.entry'] == mounts['lxc.mount.entry']
     assert set(plan['all_containers']) == set(P.DATA_PATHS)

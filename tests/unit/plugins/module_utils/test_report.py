@@ -1,0 +1,377 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The report stage on the example run in tests/unit/fixtures/run_example (2 hosts, linux_bridge and
+macvlan, icperf tput and lat, sockperf, a failed case, a corrupt case.json, a planned case that
+never came back, cores shared on lab2)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible_collections.kbypass.testbed.plugins.module_utils import report
+from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import CSV_COLUMNS, METRICS
+
+FIXTURE = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'run_example')
+RUN_ID = '20261127T010203Z-a1b2c3'
+FAILED = {
+    ('lab1', 'linux_bridge.icperf.udp-mmsg.tput.s64.rmax.b32'): 'sendmmsg: Operation not permitted',
+    ('lab1', 'macvlan.icperf.udp.tput.s128.rmax.b32'): 'planned but no result was collected',
+    ('lab2', 'macvlan.icperf.udp.tput.s64.rmax.b32'): 'case.json cannot be parsed',
+}
+TPUT_METRICS = 10   # tx, rx, rx_std, rx_bps, loss, lost, reordered, duplicated, cpu a, cpu b
+LAT_METRICS = 11    # 7 rtt, loss, tx, cpu a, cpu b
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    dest = tmp_path / RUN_ID
+    shutil.copytree(FIXTURE, str(dest))
+    return str(dest)
+
+
+@pytest.fixture
+def df(run_dir):
+    return report.tidy(report.load_run(run_dir))
+
+
+@pytest.fixture(scope='module')
+def written(tmp_path_factory):
+    """The example run with its report written once (for the tests that only read it)."""
+    dest = str(tmp_path_factory.mktemp('written') / RUN_ID)
+    shutil.copytree(FIXTURE, dest)
+    result = report.write_report(dest)
+    return dest, result
+
+
+def write_case(run_dir, host, cid, metrics, status='ok', error=None, **conditions):
+    cond = report.parse_case_id(cid)
+    cond.update({'duration_s': 4, 'warmup_s': 1, 'topology': 'pair', 'cores_shared': False, 'oversubscribed': False})
+    cond.update(conditions)
+    folder = os.path.join(run_dir, 'raw', host, cid)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, 'case.json'), 'w') as handle:
+        json.dump({'schema': 1, 'run_id': RUN_ID, 'host': host, 'case_id': cid, 'conditions': cond,
+                   'status': status, 'error': error, 'metrics': metrics}, handle)
+
+
+# -- loading and the tidy table ------------------------------------------------------------------
+def test_tidy_has_the_schema_columns_and_units(df):
+    assert tuple(df.columns) == CSV_COLUMNS
+    ok = df[df['metric'] != 'status']
+    assert set(ok['metric']) <= set(METRICS)
+    for metric, unit in zip(ok['metric'], ok['unit']):
+        assert unit == METRICS[metric]
+    assert set(df['run_id']) == {RUN_ID}
+    assert set(df['host']) == {'lab1', 'lab2'}
+
+
+@pytest.mark.parametrize('host, cid, rows', [
+    ('lab1', 'linux_bridge.icperf.udp.tput.s64.rmax.b32', TPUT_METRICS),
+    ('lab1', 'linux_bridge.icperf.udp.lat.s64.r1000.b4', LAT_METRICS),
+    ('lab1', 'linux_bridge.sockperf.udp.tput.s64.rmax.b1', 6),
+    ('lab1', 'linux_bridge.sockperf.udp.lat.s64.r1000.b1', 13),
+    ('lab1', 'macvlan.icperf.udp.tput.s64.rmax.b32', TPUT_METRICS),      # jitter_ns is left out
+    ('lab2', 'linux_bridge.icperf.udp.tput.s64.r50000.b32', TPUT_METRICS),
+    ('lab2', 'macvlan.icperf.udp.lat.s64.r1000.b4', LAT_METRICS),
+] + [(host, cid, 1) for host, cid in FAILED])
+def test_rows_per_case(df, host, cid, rows):
+    assert len(df[(df['host'] == host) & (df['case_id'] == cid)]) == rows
+
+
+def test_row_count_and_case_count(df):
+    assert len(df) == 4 * TPUT_METRICS + 3 * LAT_METRICS + 6 + 13 + 3
+    assert df.groupby(['host', 'case_id']).ngroups == 12
+
+
+@pytest.mark.parametrize('host, cid', sorted(FAILED))
+def test_failed_case_is_one_status_row_with_its_error(run_dir, df, host, cid):
+    rows = df[(df['host'] == host) & (df['case_id'] == cid)]
+    assert list(rows['metric']) == ['status'] and list(rows['status']) == ['failed']
+    assert rows['value'].isna().all()
+    # conditions come from case.json, else plan.json, else the case id
+    assert rows['path'].iloc[0] == cid.split('.')[0] and int(rows['size'].iloc[0]) in (64, 128)
+    run = report.load_run(run_dir)
+    errors = dict(((c['host'], c['case_id']), c['error']) for h in run['hosts'].values() for c in h['cases'])
+    assert FAILED[(host, cid)] in errors[(host, cid)]
+
+
+@pytest.mark.parametrize('needle', [
+    "metric 'jitter_ns' is not in the results schema",
+    'macvlan.icperf.udp.tput.s128.rmax.b32: planned in plan.json but no result was collected',
+    'raw/lab2/macvlan.icperf.udp.tput.s64.rmax.b32/case.json cannot be parsed',
+])
+def test_problems_are_warnings(run_dir, needle):
+    warnings = report.load_run(run_dir)['warnings']
+    assert any(needle in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize('damage, warning', [
+    ('rm raw/lab1/host.json', 'raw/lab1/host.json is missing'),
+    ('corrupt raw/lab1/host.json', 'raw/lab1/host.json cannot be parsed'),
+    ('corrupt raw/lab1/plan.json', 'raw/lab1/plan.json cannot be parsed'),
+    ('corrupt run.json', 'run.json cannot be parsed'),
+    ('list run.json', 'run.json is not a JSON object'),
+    ('rm raw/lab2/linux_bridge.icperf.udp.tput.s64.r50000.b32/case.json', 'case.json is missing'),
+    ('empty raw/lab1/linux_bridge.icperf.udp.lat.s64.r1000.b4/case.json', 'cannot be parsed'),
+])
+def test_damaged_files_never_crash(run_dir, damage, warning):
+    action, rel = damage.split(' ', 1)
+    path = os.path.join(run_dir, rel)
+    if action == 'rm':
+        os.remove(path)
+    else:
+        with open(path, 'w') as handle:
+            handle.write({'corrupt': '{"schema": 1, ', 'list': '[1, 2]', 'empty': ''}[action])
+    result = report.write_report(run_dir)
+    assert any(warning in w for w in result['warnings']), result['warnings']
+    assert os.path.getsize(result['csv']) > 0 and os.path.getsize(result['html']) > 0
+
+
+def test_conditions_and_csv_text(written):
+    with open(os.path.join(written[0], 'results.csv')) as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    row = [r for r in rows if r['case_id'] == 'linux_bridge.icperf.udp.tput.s64.rmax.b32' and r['host'] == 'lab1'
+           and r['metric'] == 'rx_pps'][0]
+    assert (row['size'], row['rate_pps'], row['burst'], row['duration_s'], row['warmup_s']) == ('64', '0', '32', '4', '1')
+    assert (row['touch'], row['cores_shared'], row['oversubscribed'], row['topology']) == ('False', 'False', 'False', 'pair')
+    assert float(row['value']) == 164367.99 and row['unit'] == 'pps'
+    shared = [r for r in rows if r['host'] == 'lab2' and r['case_id'].startswith('linux_bridge')]
+    assert shared and all(r['cores_shared'] == 'True' for r in shared)
+    failed = [r for r in rows if r['metric'] == 'status']
+    assert len(failed) == 3 and all(r['value'] == '' and r['unit'] == '' for r in failed)
+
+
+def test_rows_are_sorted(df):
+    keys = list(zip(df['host'], df['path'], df['tool'], df['backend'], df['mode'], df['size']))
+    assert keys == sorted(keys)
+    # within a case, metrics follow the schema's order; unpaced comes after every paced rate
+    case = df[df['case_id'] == 'linux_bridge.icperf.udp.tput.s64.rmax.b32']
+    order = list(METRICS)
+    assert [order.index(m) for m in case[case['host'] == 'lab1']['metric']] == sorted(
+        order.index(m) for m in case[case['host'] == 'lab1']['metric'])
+    lab2 = list(df[(df['host'] == 'lab2') & (df['path'] == 'linux_bridge')]['rate_pps'].drop_duplicates())
+    assert lab2 == [50000, 0]
+
+
+# -- write_report: reproducible, complete ---------------------------------------------------------
+def test_rerun_gives_identical_files(run_dir):
+    first = report.write_report(run_dir)
+    names = ['results.csv', 'summary.md', 'report.html'] + [os.path.relpath(p, run_dir) for p in first['plots']]
+    before = dict((n, open(os.path.join(run_dir, n), 'rb').read()) for n in names)
+    assert set(first['changed']) == set(names)
+    second = report.write_report(run_dir)
+    assert second['changed'] == []
+    for name in names:
+        assert open(os.path.join(run_dir, name), 'rb').read() == before[name], name
+    # a copy of raw/ elsewhere gives the same table and summary
+    other = os.path.join(os.path.dirname(run_dir), 'copy', RUN_ID)
+    shutil.copytree(os.path.join(run_dir, 'raw'), os.path.join(other, 'raw'))
+    shutil.copy(os.path.join(run_dir, 'run.json'), other)
+    report.write_report(other)
+    for name in ('results.csv', 'summary.md'):
+        assert open(os.path.join(other, name), 'rb').read() == before[name], name
+
+
+def test_write_report_result(written):
+    run_dir, result = written
+    assert (result['cases'], result['failed']) == (12, 3)
+    assert result['csv'] == os.path.join(run_dir, 'results.csv')
+    assert result['html'] == os.path.join(run_dir, 'report.html')
+    assert result['summary_md'] == os.path.join(run_dir, 'summary.md')
+    assert sorted(os.path.basename(p) for p in result['plots']) == sorted(
+        os.path.basename(p) for p in report.PLOT_FILES.values())
+    for path in result['plots']:
+        assert open(path, 'rb').read(8) == b'\x89PNG\r\n\x1a\n'
+    assert len(result['warnings']) == 3
+
+
+def test_check_mode_writes_nothing(run_dir):
+    result = report.write_report(run_dir, check_mode=True)
+    assert 'results.csv' in result['changed'] and 'report.html' in result['changed']
+    assert not os.path.exists(result['csv']) and not os.path.exists(os.path.join(run_dir, 'plots'))
+
+
+def test_stale_plot_is_removed(run_dir):
+    report.write_report(run_dir)
+    for cid in os.listdir(os.path.join(run_dir, 'raw', 'lab1')):
+        if '.lat.' in cid:
+            shutil.rmtree(os.path.join(run_dir, 'raw', 'lab1', cid))
+    shutil.rmtree(os.path.join(run_dir, 'raw', 'lab2'))
+    os.remove(os.path.join(run_dir, 'raw', 'lab1', 'plan.json'))
+    result = report.write_report(run_dir)
+    assert 'plots/latency_percentiles.png' in result['changed']
+    assert not os.path.exists(os.path.join(run_dir, 'plots', 'latency_percentiles.png'))
+
+
+@pytest.mark.parametrize('section', [
+    'Run metadata', 'Parameters', 'Hosts', 'Component versions', 'Summary',
+    'Cross-checks: icperf vs reference tool', 'Study comparison', "The study's tables", 'Plots', 'Failed cases',
+    'Warnings', RUN_ID, '2026-11-27T01:02:03Z', '9549237abcdef0123456789abcdef0123456789a', '2.19.4',
+    'Intel(R) Xeon(R) CPU E5-2640 v4', 'sockperf', 'benchmark_reference_tools',
+])
+def test_html_has_the_sections(written, section):
+    assert html_text(written[0]).count(report.html.escape(section)) >= 1
+
+
+def html_text(run_dir):
+    with open(os.path.join(run_dir, 'report.html'), encoding='utf-8') as handle:
+        return handle.read()
+
+
+def test_html_is_self_contained_and_escaped(written):
+    run_dir, result = written
+    text = html_text(run_dir)
+    assert text.count('src="data:image/png;base64,') == len(result['plots']) == 4
+    assert '<script' not in text.lower()
+    assert '&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; sendmmsg' in text
+    assert 'http://' not in text and 'https://' not in text and '<link' not in text
+    summary = open(os.path.join(run_dir, 'summary.md')).read()
+    assert '<script>' not in summary and '&lt;script&gt;' in summary
+
+
+def test_study_tables_are_in_the_report(written):
+    text = html_text(written[0])
+    for name in ('max_rx', 'max_rx_touch', 'sockets', 'scalability', 'rtt_mean'):
+        assert report.html.escape(report.STUDY[name]['title']) in text
+        assert report.html.escape(report.STUDY[name]['source'].split(';', maxsplit=1)[0]) in text
+    assert 'doi 10.1007/978-3-030-34356-9_1' in text
+    assert '<td class="num">16.2</td>' in text and '<td class="num">594</td>' in text
+
+
+@pytest.mark.parametrize('name', ['max_rx', 'max_rx_touch'])
+def test_study_size_tables_are_well_formed(name):
+    table = report.STUDY[name]
+    assert table['sizes'] == (64, 128, 256, 512, 1024, 1500) and table['unit'] == 'Mpps' and table['source']
+    for values in table['rows'].values():
+        assert len(values) == len(table['sizes']) and list(values) == sorted(values, reverse=True)
+
+
+@pytest.mark.parametrize('path, backend, size, row, table, study', [
+    ('vpp', 'dpdk', 64, 'VPP', "VHPC'19", 6.3),
+    ('sriov', 'dpdk', 1500, 'SR-IOV', "VHPC'19", 3.2),
+    ('testpmd', 'dpdk', 128, 'testpmd', "VHPC'19", 9.2),
+    ('ovs_dpdk', 'dpdk', 256, 'OVS-DPDK', "VHPC'19", 4.7),
+    ('linux_bridge', 'udp-mmsg', 64, 'UDP sendmmsg/recvmmsg', "VHPC'19 (burst 64)", 276),
+    ('linux_bridge', 'raw', 64, 'raw send/recv', "CLOSER'20 (1 Mpps offered, burst 64)", 360),
+    ('linux_bridge', 'raw-mmsg', 64, 'raw mmsg', "VHPC'19 (burst 64)", 594),
+])
+def test_study_comparison_maps_paths(run_dir, path, backend, size, row, table, study):
+    cid = '%s.icperf.%s.tput.s%d.rmax.b32' % (path, backend, size)
+    write_case(run_dir, 'lab1', cid, {'rx_pps': 2.0e6, 'tx_pps': 2.0e6})
+    headers, rows = report.study_comparison(report.tidy(report.load_run(run_dir)))
+    found = [dict(zip(headers, r)) for r in rows if r[1] == path and r[3] == backend and r[12] == table]
+    assert len(found) == 1, rows
+    assert found[0]['study row'] == row and float(found[0]['study']) == study
+    ours = 2.0 if found[0]['unit'] == 'Mpps' else 2000.0
+    assert found[0]['ours / study'] == '%.2f' % (ours / study)
+
+
+def test_study_comparison_of_the_example(df):
+    headers, rows = report.study_comparison(df)
+    lab1 = [dict(zip(headers, r)) for r in rows if r[0] == 'lab1']
+    assert [(r['study row'], r['study'], r['ours / study']) for r in lab1] == [
+        ('UDP send/recv', '227.0', '0.72'), ('UDP send/recv', '338.0', '0.49')]
+    lab2 = [dict(zip(headers, r)) for r in rows if r[0] == 'lab2']
+    assert lab2 and all(r['ours'].endswith('*') and r['ours / study'].endswith('*') for r in lab2)
+
+
+def test_touch_case_is_held_against_the_touch_table(run_dir):
+    write_case(run_dir, 'lab1', 'vale.icperf.dpdk.tput.s64.rmax.b32.touch', {'rx_pps': 7.0e6}, touch=True)
+    headers, rows = report.study_comparison(report.tidy(report.load_run(run_dir)))
+    found = [dict(zip(headers, r)) for r in rows if r[1] == 'vale']
+    assert [(f['study row'], f['study'], f['touch']) for f in found] == [('VALE', '7.680', 'yes')]
+
+
+# -- cross-checks and the summary ----------------------------------------------------------------
+def test_cross_check_ratio(df):
+    headers, rows = report.cross_checks(df)
+    checks = [dict(zip(headers, r)) for r in rows]
+    tput = [c for c in checks if c['mode'] == 'tput']
+    assert len(tput) == 1
+    assert tput[0]['icperf'] == '0.164' and tput[0]['reference value'] == '0.072'
+    assert tput[0]['ref metric'] == 'tx Mpps' and tput[0]['ratio'] == '%.2f' % (164367.99 / 72338.0)
+    assert 'send rate' in tput[0]['note']
+    lat = dict((c['icperf metric'], c) for c in checks if c['mode'] == 'lat')
+    assert sorted(lat) == ['rtt_p50_us', 'rtt_p99_us']
+    assert lat['rtt_p50_us']['ratio'] == '%.2f' % (90.879 / 80.448)
+    assert all(c['host'] == 'lab1' for c in checks)     # lab2 has no reference tool
+
+
+@pytest.mark.parametrize('line', [
+    ('lab1', 'linux_bridge', 'icperf', 'udp', 'tput', '64', 'max', '32', '0.164'),
+    ('lab1', 'macvlan', 'icperf', 'udp', 'lat', '64', '1000', '4', '60.5', '310.2'),
+    ('lab1', 'linux_bridge', 'icperf', 'udp-mmsg', 'tput', '64', 'max', '32', 'FAILED'),
+    ('lab2', 'linux_bridge', 'icperf', 'udp', 'tput', '64', 'max', '32', '0.098*', 'cores_shared'),
+    ('lab2', 'macvlan', 'icperf', 'udp', 'lat', '64', '1000', '4', '70.2*', 'cores_shared,oversubscribed'),
+])
+def test_summary_table(df, line):
+    table = report.summary_table(df)
+    assert any(all(word in row.split() for word in line) for row in table.splitlines()), table
+    assert table.rstrip().endswith(report.FLAG_NOTE)
+
+
+def test_summary_shows_the_highest_rate_only(df):
+    table = report.summary_table(df)
+    assert '50000' not in table and '0.050' not in table
+
+
+def test_summary_md(written):
+    text = open(os.path.join(written[0], 'summary.md')).read()
+    for needle in ('# kbypass.testbed report: ' + RUN_ID, 'started 2026-11-27T01:02:03Z', '## Cross-checks',
+                   '## Study comparison', '## Failed cases', '## Warnings', report.FLAG_NOTE, '| 2.27 |'):
+        assert needle in text, needle
+
+
+def test_no_cores_flag_note_without_flagged_figures(run_dir):
+    shutil.rmtree(os.path.join(run_dir, 'raw', 'lab2'))
+    result = report.write_report(run_dir)
+    assert report.FLAG_NOTE not in result['table']
+    assert report.FLAG_NOTE not in html_text(run_dir)
+
+
+# -- command line ---------------------------------------------------------------------------------
+def test_main_writes_and_prints(run_dir, capsys):
+    assert report.main([run_dir]) == 0
+    out = capsys.readouterr().out
+    assert 'Report: %s' % os.path.join(run_dir, 'report.html') in out
+    assert 'linux_bridge' in out and '12 cases, 3 failed, 3 warnings' in out
+
+
+@pytest.mark.parametrize('remove, message', [
+    ('raw', 'has no raw/'),
+    ('run.json', 'has no run.json'),
+])
+def test_main_refuses_a_folder_that_is_not_a_run(run_dir, capsys, remove, message):
+    path = os.path.join(run_dir, remove)
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    else:
+        os.remove(path)
+    assert report.main([run_dir]) == 2
+    assert message in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(run_dir, 'results.csv'))
+
+
+def test_main_on_a_missing_folder(tmp_path, capsys):
+    assert report.main([str(tmp_path / 'nothing')]) == 2
+    assert 'is not a folder' in capsys.readouterr().err
+
+
+def test_parse_case_id():
+    assert report.parse_case_id('linux_bridge.icperf.udp-mmsg.tput.s64.rmax.b32.touch') == {
+        'path': 'linux_bridge', 'tool': 'icperf', 'backend': 'udp-mmsg', 'mode': 'tput', 'size': 64,
+        'rate_pps': 0, 'burst': 32, 'touch': True}
+    assert report.parse_case_id('not a case') == {}
+
+
+def test_csv_round_trips_through_pandas(run_dir, df):
+    again = report.pd.read_csv(io.StringIO(report.to_csv(df)), keep_default_na=True)
+    assert list(again.columns) == list(CSV_COLUMNS) and len(again) == len(df)
