@@ -169,7 +169,8 @@ KERNEL_PATHS = ('linux_bridge', 'macvlan')
 
 # what each reference tool reports that stands against icperf's figure
 REFERENCE_METRICS = {
-    'sockperf': {'tput': (('rx_pps', 'tx_pps'),), 'lat': (('rtt_p50_us', 'rtt_p50_us'), ('rtt_p99_us', 'rtt_p99_us'))},
+    # sockperf's client reports what it sent; the received rate comes from its server's count
+    'sockperf': {'tput': (('rx_pps', 'rx_pps'), ('tx_pps', 'tx_pps')), 'lat': (('rtt_p50_us', 'rtt_p50_us'), ('rtt_p99_us', 'rtt_p99_us'))},
     'testpmd': {'tput': (('rx_pps', 'rx_pps'),), 'lat': (('rtt_p50_us', 'rtt_p50_us'), ('rtt_p99_us', 'rtt_p99_us'))},
 }
 PRIMARY_TOOL = 'icperf'
@@ -652,7 +653,7 @@ def cross_checks(df):
                 flagged = case['flagged'] or ref['flagged']
                 note = []
                 if ref['tool'] == 'sockperf' and theirs == 'tx_pps':
-                    note.append('sockperf reports its send rate')
+                    note.append('as sockperf reports its send rate')
                 if flagged:
                     note.append('cores shared/oversubscribed')
                 mark = FLAG_MARK if flagged else ''
@@ -1022,8 +1023,8 @@ def render_summary_md(run, df, tables=None):
     if flagged:
         out += [FLAG_NOTE, '']
     out += ['## Cross-checks: icperf vs reference tool', '',
-            'Ratio = icperf figure / reference figure; sockperf reports the rate it sent (tx), icperf the rate '
-            'received.', '', render_markdown(*tables['cross']),
+            'Ratio = icperf figure / reference figure; sockperf\'s rx is its server\'s count over the client\'s '
+            'run time, its tx what its client reports having sent.', '', render_markdown(*tables['cross']),
             '## Study comparison', '', 'Our figures beside the published ones where a path matches a study row '
             '(see report.html for the study\'s tables and sources).', '', render_markdown(*tables['study']),
             '## Failed cases', '']
@@ -1101,7 +1102,8 @@ def render_html(run, df, plots, tables=None):
             render_html_table(*tables['summary']), flag_note,
             '<h2 id="cross-checks">Cross-checks: icperf vs reference tool</h2>',
             '<p>Ratio = icperf figure / reference figure at the same host, path, mode, size and offered rate. '
-            'sockperf reports the rate it sent (tx), icperf the rate received.</p>',
+            'sockperf\'s rx is its server\'s count over the client\'s run time, its tx what its client reports '
+            'having sent.</p>',
             render_html_table(*tables['cross']),
             '<h2 id="study">Study comparison</h2>',
             '<p>Our figures beside the published ones where our path matches a study row '
