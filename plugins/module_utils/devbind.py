@@ -6,7 +6,7 @@
 The module ``kbypass.testbed.dpdk_devbind`` is a thin wrapper around :class:`DeviceBinder`.
 
 Every file is reached through ``root`` (default :data:`DEFAULT_ROOT`, the real ``/``), so the unit
-tests run against a fake sysfs tree; sysfs attributes are written by :func:`write_file` unless a
+tests run against a fake sysfs tree; sysfs attributes are written by :func:`sysfs.write_file` unless a
 ``writer`` is given (a test writer plays the kernel: it moves the ``driver`` symlink).
 
 Binding: unbind from the current driver, write the driver name to ``driver_override``, write the
@@ -22,6 +22,8 @@ __metaclass__ = type
 import json
 import os
 import re
+
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import RootedFiles
 
 DEFAULT_ROOT = ''
 
@@ -42,23 +44,6 @@ _DRIVER_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 
 class DevbindError(Exception):
     """A refusal or failure, with a message that names the bad input and the fix."""
-
-
-def write_file(path, text):
-    """Write ``text`` to a sysfs attribute in one write(2)."""
-    with open(path, 'w') as handle:
-        handle.write(text)
-
-
-def command_runner(module):
-    """run_command for the manager: argv[0] is looked up with get_bin_path (which also searches the
-    sbin directories); a missing program gives rc 127 instead of failing the module."""
-    def run(argv):
-        path = module.get_bin_path(argv[0])
-        if path is None:
-            return 127, '', '%s: command not found' % argv[0]
-        return module.run_command([path] + list(argv[1:]))
-    return run
 
 
 def normalize_address(value):
@@ -93,48 +78,32 @@ def parse_ipv4(text):
     return out
 
 
-class DeviceBinder(object):
+class DeviceBinder(RootedFiles):
     """Read, compare and converge the driver of one PCI device.
 
     ``run_command`` is a callable taking an argv list and returning (rc, stdout, stderr)
     (AnsibleModule.run_command); nothing is written when ``check_mode`` is true.
     """
 
+    error = DevbindError
+
     def __init__(self, device, driver, force=False, root=None, run_command=None, check_mode=False,
                  writer=None, state_file=STATE_FILE):
+        super(DeviceBinder, self).__init__(DEFAULT_ROOT if root is None else root, run_command, writer)
         self.device = device
         self.driver = driver
         self.force = force
-        self.root = DEFAULT_ROOT if root is None else root
-        self.run_command = run_command
         self.check_mode = check_mode
-        self.writer = writer
         self.state_file = state_file
         self.address = None
 
     # ----------------------------------------------------------------- helpers
-    def path(self, path):
-        return self.root + path
-
-    def _read(self, path, default=None):
-        try:
-            with open(self.path(path)) as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return default
-
     def _write(self, path, text):
-        writer = self.writer or write_file
         try:
-            writer(self.path(path), text)
+            self._write_raw(path, text)
         except (IOError, OSError) as exc:
             raise DevbindError('writing %r to %s failed: %s; run as root, and check the kernel log '
                                '(dmesg) for the driver\'s reason' % (text, path, exc))
-
-    def _run(self, argv):
-        if self.run_command is None:
-            raise DevbindError('cannot run %s: no command runner given' % ' '.join(argv))
-        return self.run_command(argv)
 
     def dev(self, address=None):
         return '%s/%s' % (PCI_DEVICES, address or self.address)

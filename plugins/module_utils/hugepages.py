@@ -6,7 +6,7 @@
 The module ``kbypass.testbed.hugepages`` is a thin wrapper around :class:`HugepageManager`.
 
 Every file is reached through ``root`` (default :data:`DEFAULT_ROOT`, the real ``/``), so the unit
-tests run against a fake sysfs/procfs tree. Files are written by :func:`write_file` unless a
+tests run against a fake sysfs/procfs tree. Files are written by :func:`sysfs.write_file` unless a
 ``writer`` is given; a test writer can play the kernel (for example give fewer pages than asked).
 
 The count managed is the persistent pool, ``nr_hugepages - surplus_hugepages`` of the size's
@@ -19,6 +19,8 @@ __metaclass__ = type
 
 import os
 import re
+
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import RootedFiles
 
 DEFAULT_ROOT = ''
 
@@ -45,23 +47,6 @@ class HugepagesError(Exception):
     def __init__(self, msg, **result):
         super(HugepagesError, self).__init__(msg)
         self.result = result
-
-
-def write_file(path, text):
-    """Write ``text`` to ``path`` (a sysfs attribute or a configuration file)."""
-    with open(path, 'w') as handle:
-        handle.write(text)
-
-
-def command_runner(module):
-    """run_command for the manager: argv[0] is looked up with get_bin_path (which also searches the
-    sbin directories); a missing program gives rc 127 instead of failing the module."""
-    def run(argv):
-        path = module.get_bin_path(argv[0])
-        if path is None:
-            return 127, '', '%s: command not found' % argv[0]
-        return module.run_command([path] + list(argv[1:]))
-    return run
 
 
 def kb_to_size(kb):
@@ -147,52 +132,28 @@ def render_sysctl(count):
             'vm.nr_hugepages = %d\n' % count)
 
 
-class HugepageManager(object):
+class HugepageManager(RootedFiles):
     """Read, compare and converge the reservation of one huge page size (on one NUMA node).
 
     ``run_command`` is a callable taking an argv list and returning (rc, stdout, stderr)
     (AnsibleModule.run_command); nothing is written or run when ``check_mode`` is true.
     """
 
+    error = HugepagesError
+
     def __init__(self, size='2M', count=0, node=None, mount=None, mount_state='present',
                  persistent=False, root=None, run_command=None, check_mode=False, writer=None):
+        super(HugepageManager, self).__init__(DEFAULT_ROOT if root is None else root, run_command, writer)
         self.size = size
         self.count = count
         self.node = node
         self.mount = mount
         self.mount_state = mount_state
         self.persistent = persistent
-        self.root = DEFAULT_ROOT if root is None else root
-        self.run_command = run_command
         self.check_mode = check_mode
-        self.writer = writer
 
     # ----------------------------------------------------------------- helpers
-    def path(self, path):
-        return self.root + path
-
-    def _read(self, path, default=None):
-        try:
-            with open(self.path(path)) as handle:
-                return handle.read()
-        except (IOError, OSError):
-            return default
-
-    def _read_int(self, path, default=None):
-        text = self._read(path)
-        try:
-            return int(text.strip())
-        except (AttributeError, ValueError):
-            return default
-
-    def _write(self, path, text):
-        writer = self.writer or write_file
-        writer(self.path(path), text)
-
-    def _run(self, argv):
-        if self.run_command is None:
-            raise HugepagesError('cannot run %s: no command runner given' % ' '.join(argv))
-        return self.run_command(argv)
+    _write = RootedFiles._write_raw
 
     @property
     def where(self):

@@ -115,7 +115,8 @@ iommu_group:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.devbind import (
-    DeviceBinder, DevbindError, command_runner)
+    DeviceBinder, DevbindError)
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
 
 
 def main():

@@ -159,7 +159,8 @@ files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.hugepages import (
-    SIZES, HugepageManager, HugepagesError, command_runner)
+    SIZES, HugepageManager, HugepagesError)
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
 
 
 def main():

@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.kbypass.testbed.plugins.module_utils import sysfs
 from ansible_collections.kbypass.testbed.plugins.module_utils import devbind as devbind_utils
 from ansible_collections.kbypass.testbed.plugins.modules import dpdk_devbind
 
@@ -19,7 +20,7 @@ def fake(tmp_path, monkeypatch):
     """A fake host: files under tmp_path, sysfs writes and commands go to FakePci."""
     pci = host(tmp_path)
     monkeypatch.setattr(devbind_utils, 'DEFAULT_ROOT', pci.root)
-    monkeypatch.setattr(devbind_utils, 'write_file', pci.writer)
+    monkeypatch.setattr(sysfs, 'write_file', pci.writer)
     monkeypatch.setattr(dpdk_devbind, 'command_runner', lambda module: pci.run)
     return pci
 

@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from ansible_collections.kbypass.testbed.plugins.module_utils import sysfs
 from ansible_collections.kbypass.testbed.plugins.module_utils import hugepages as hp_utils
 from ansible_collections.kbypass.testbed.plugins.modules import hugepages as hp_module
 
@@ -23,7 +24,7 @@ def fake(tmp_path, monkeypatch):
     """A fake host: the module's files live under tmp_path, writes and commands go to FakeKernel."""
     kernel = FakeKernel(tmp_path, count=16)
     monkeypatch.setattr(hp_utils, 'DEFAULT_ROOT', str(tmp_path))
-    monkeypatch.setattr(hp_utils, 'write_file', kernel.writer)
+    monkeypatch.setattr(sysfs, 'write_file', kernel.writer)
     monkeypatch.setattr(hp_module, 'command_runner', lambda module: kernel.run)
     return kernel
 

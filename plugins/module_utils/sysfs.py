@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Access to sysfs/procfs/config files under a root prefix (a fake tree in unit tests), and
+a command runner that reports a missing program instead of failing the module."""
+
+from __future__ import (absolute_import, division, print_function)
+__metaclass__ = type
+
+
+def write_file(path, text):
+    """Write ``text`` to ``path`` (a sysfs attribute: in one write(2)) or a configuration file."""
+    with open(path, 'w') as handle:
+        handle.write(text)
+
+
+def command_runner(module):
+    """run_command for the managers: argv[0] is looked up with get_bin_path (which also searches the
+    sbin directories); a missing program gives rc 127 instead of failing the module."""
+    def run(argv):
+        path = module.get_bin_path(argv[0])
+        if path is None:
+            return 127, '', '%s: command not found' % argv[0]
+        return module.run_command([path] + list(argv[1:]))
+    return run
+
+
+class RootedFiles(object):
+    """Base of the managers that read and write kernel files: every path is taken under ``root``.
+
+    ``writer`` replaces write_file (tests simulate the kernel with it); ``error`` is the exception
+    class raised when a command cannot be run.
+    """
+
+    error = RuntimeError
+
+    def __init__(self, root='', run_command=None, writer=None):
+        self.root = root
+        self.run_command = run_command
+        self.writer = writer
+
+    def path(self, path):
+        return self.root + path
+
+    def _read(self, path, default=None):
+        try:
+            with open(self.path(path)) as handle:
+                return handle.read()
+        except (IOError, OSError):
+            return default
+
+    def _read_int(self, path, default=None):
+        text = self._read(path)
+        try:
+            return int(text.strip())
+        except (AttributeError, ValueError):
+            return default
+
+    def _write_raw(self, path, text):
+        (self.writer or write_file)(self.path(path), text)
+
+    def _run(self, argv):
+        if self.run_command is None:
+            raise self.error('cannot run %s: no command runner given' % ' '.join(argv))
+        return self.run_command(argv)
