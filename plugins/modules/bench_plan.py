@@ -166,6 +166,10 @@ all_containers:
   description: Path name -> containers, for every path the collection knows (teardown uses it).
   returned: success
   type: dict
+parameters:
+  description: The inputs as validated and converted (C(benchmark_) prefixed names), for the run metadata.
+  returned: success
+  type: dict
 payload_bytes_min:
   description: UDP payload of the smallest frame.
   returned: success
@@ -214,7 +218,9 @@ def main():
         plan = make_plan(module.params, host_cpus, module.params['mtus'], links)
     except PlanError as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, host_cpus=format_cpu_list(host_cpus), **plan)
+    parameters = dict(('benchmark_' + k, v) for k, v in module.params.items()
+                      if k not in ('container_config', 'mtus', 'parents'))
+    module.exit_json(changed=False, host_cpus=format_cpu_list(host_cpus), parameters=parameters, **plan)
 
 
 if __name__ == '__main__':
