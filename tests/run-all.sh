@@ -18,6 +18,7 @@ stage() {
 }
 stage unit python -m pytest tests/unit -q -rs
 stage icperf bash tests/icperf/run_tests.sh
+stage icperf-dpdk bash tests/icperf/run_dpdk_tests.sh
 stage galaxy-build bash tests/build/run.sh
 stage ansible-lint ansible-lint --profile production
 stage sanity bash tests/sanity/run.sh

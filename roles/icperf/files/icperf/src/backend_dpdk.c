@@ -15,7 +15,8 @@
  *   mbuf_cache=N   per-lcore mempool cache, default 256 (0..512)
  *   mbuf_size=N    mbuf data room after the headroom, default max(2048, --size)
  *   rxd=N, txd=N   descriptors of RX/TX queue 0, default 1024 each (adjusted to the device)
- *   mtu=N          port MTU; default: left alone unless --size needs more than 1500
+ *   mtu=N          port MTU; default: raised to --size - 14 when that is above 1500 and the
+ *                  driver allows it, else left alone
  *   link_wait=S    seconds to wait for the link after the start; default 5 for send/client,
  *                  the --timeout for recv/server; 0 = do not wait
  *   tx_copy=0|1    1: copy the whole frame template into each transmitted mbuf; 0 (default):
@@ -183,8 +184,8 @@ static int parse_opts(struct icperf_cfg *cfg, struct dp_opts *o)
 			return -1;
 		}
 	}
-	if (o->cache > o->mbufs / 2)
-		o->cache = o->mbufs / 2 < RTE_MEMPOOL_CACHE_MAX_SIZE ? o->mbufs / 2 : o->cache;
+	if (o->cache > o->mbufs / 2) /* DPDK wants 1.5 x cache <= pool size */
+		o->cache = o->mbufs / 2;
 	return 0;
 }
 
@@ -333,6 +334,19 @@ static void dp_teardown(struct dp_ctx *c)
 	free(c);
 }
 
+/* the largest MTU the driver accepts: max_mtu, and max_rx_pktlen less the L2 overhead
+ * (computed as ethdev does when it checks the configuration) */
+static uint32_t max_mtu(const struct rte_eth_dev_info *info)
+{
+	uint32_t overhead = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN, m = info->max_mtu;
+
+	if (info->max_mtu != UINT16_MAX && info->max_rx_pktlen > info->max_mtu)
+		overhead = info->max_rx_pktlen - info->max_mtu;
+	if (info->max_rx_pktlen > overhead && info->max_rx_pktlen - overhead < m)
+		m = info->max_rx_pktlen - overhead;
+	return m;
+}
+
 static int wait_link(struct dp_ctx *c, struct icperf_cfg *cfg, double secs, const char *name)
 {
 	struct rte_eth_link link;
@@ -370,6 +384,7 @@ static int dp_open_inner(struct icperf_cfg *cfg, void **pctx)
 	uint16_t rxd, txd;
 	int argc, n, rc, sid;
 	double link_wait;
+	struct timespec t_start;
 
 	if (parse_opts(cfg, &o))
 		goto fail_opts;
@@ -505,15 +520,23 @@ static int dp_open_inner(struct icperf_cfg *cfg, void **pctx)
 	}
 
 	memset(&conf, 0, sizeof(conf));
-	if (o.mtu)
+	if (o.mtu) {
 		conf.rxmode.mtu = (uint32_t)o.mtu;
-	else if (cfg->size - RTE_ETHER_HDR_LEN > RTE_ETHER_MTU)
-		conf.rxmode.mtu = cfg->size - RTE_ETHER_HDR_LEN;
+	} else if (cfg->size - RTE_ETHER_HDR_LEN > RTE_ETHER_MTU) {
+		/* frames above 1514 bytes: raise the MTU where the driver allows it; virtual
+		 * drivers that do not (memif: 1500) may still carry them */
+		if (cfg->size - RTE_ETHER_HDR_LEN <= max_mtu(&info))
+			conf.rxmode.mtu = cfg->size - RTE_ETHER_HDR_LEN;
+		else
+			fprintf(stderr, "icperf: port %u (%s): --size %u needs MTU %u, the driver "
+				"allows at most %u: MTU left alone\n", c->port, pname, cfg->size,
+				cfg->size - RTE_ETHER_HDR_LEN, max_mtu(&info));
+	}
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE; /* one pool, refcnt 1 */
 	if ((rc = rte_eth_dev_configure(c->port, 1, 1, &conf))) {
-		cfg_error(cfg, "port %u (%s): rte_eth_dev_configure: %s", c->port, pname,
-			  rte_strerror(-rc));
+		cfg_error(cfg, "port %u (%s): rte_eth_dev_configure (MTU %u, driver max %u): %s",
+			  c->port, pname, conf.rxmode.mtu, max_mtu(&info), rte_strerror(-rc));
 		goto fail_sig;
 	}
 	c->port_started = 0;
@@ -544,14 +567,14 @@ static int dp_open_inner(struct icperf_cfg *cfg, void **pctx)
 		link_wait = cfg->timeout;
 	/* some drivers cannot start before their peer exists (a memif client needs the
 	 * server's socket): retry within the link wait */
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	{
-		struct timespec t0, t, nap = { 0, 100 * 1000 * 1000 };
+		struct timespec t, nap = { 0, 100 * 1000 * 1000 };
 		double waited = 0;
-		clock_gettime(CLOCK_MONOTONIC, &t0);
 		while ((rc = rte_eth_dev_start(c->port)) != 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
-			waited = (double)(t.tv_sec - t0.tv_sec) +
-				 (double)(t.tv_nsec - t0.tv_nsec) / 1e9;
+			waited = (double)(t.tv_sec - t_start.tv_sec) +
+				 (double)(t.tv_nsec - t_start.tv_nsec) / 1e9;
 			if (dp_sig || waited + 0.1 > link_wait)
 				break;
 			nanosleep(&nap, NULL);
@@ -598,8 +621,15 @@ static int dp_open_inner(struct icperf_cfg *cfg, void **pctx)
 		frame_build(c->tmpl, cfg->size, &a);
 		fill_pool(c, c->tmpl);
 	}
-	if (link_wait > 0 && wait_link(c, cfg, link_wait, pname))
-		goto fail_sig;
+	if (link_wait > 0) {
+		/* the rest of link_wait (the start may have used some of it) */
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		link_wait -= (double)(t.tv_sec - t_start.tv_sec) +
+			     (double)(t.tv_nsec - t_start.tv_nsec) / 1e9;
+		if (wait_link(c, cfg, link_wait > 0 ? link_wait : 0, pname))
+			goto fail_sig;
+	}
 	dp_signals_restore();
 	free(o.eal);
 	*pctx = c;
