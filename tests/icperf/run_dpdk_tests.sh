@@ -70,15 +70,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() {
-	PASS=$((PASS + 1))
-	echo "ok   - $1"
-}
-
-bad() {
-	FAIL=$((FAIL + 1))
-	echo "FAIL - $1: $2"
-}
+# shellcheck source=tests/icperf/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 skip() {
 	SKIP=$((SKIP + $1))
@@ -93,36 +86,6 @@ finish() {
 	fi
 	[ "$FAIL" = 0 ]
 	exit $?
-}
-
-# jcheck NAME FILE EXPR: EXPR is a Python expression over s (the summary object of FILE) and
-# samples (its sample objects); every line of FILE must be JSON.
-jcheck() {
-	local name=$1 file=$2 expr=$3 out
-	if out=$(python3 - "$file" "$expr" 2>&1 <<'EOF'
-import json, sys
-path, expr = sys.argv[1], sys.argv[2]
-samples, s = [], None
-for line in open(path):
-    line = line.strip()
-    if not line:
-        continue
-    obj = json.loads(line)
-    if obj.get("type") == "sample":
-        samples.append(obj)
-    elif obj.get("type") == "summary":
-        s = obj
-if s is None:
-    sys.exit("no summary line")
-if not eval(expr, {"s": s, "samples": samples, "abs": abs, "max": max, "min": min}):
-    print("false: %s\nsummary: %s" % (expr, json.dumps(s)))
-    sys.exit(1)
-EOF
-	); then
-		ok "$name"
-	else
-		bad "$name" "$out"
-	fi
 }
 
 # summary FILE FIELD: one field of the summary (python expression over s)

@@ -35,45 +35,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() {
-	PASS=$((PASS + 1))
-	echo "ok   - $1"
-}
-
-bad() {
-	FAIL=$((FAIL + 1))
-	echo "FAIL - $1: $2"
-}
-
-# jcheck NAME FILE EXPR: EXPR is a Python expression over s (the summary object of FILE) and
-# samples (its sample objects); the test passes when it is true.
-jcheck() {
-	local name=$1 file=$2 expr=$3 out
-	if out=$(python3 - "$file" "$expr" 2>&1 <<'EOF'
-import json, sys
-path, expr = sys.argv[1], sys.argv[2]
-samples, s = [], None
-for line in open(path):
-    line = line.strip()
-    if not line:
-        continue
-    obj = json.loads(line)  # every line must be JSON
-    if obj.get("type") == "sample":
-        samples.append(obj)
-    elif obj.get("type") == "summary":
-        s = obj
-if s is None:
-    sys.exit("no summary line")
-if not eval(expr, {"s": s, "samples": samples, "abs": abs, "max": max, "min": min}):
-    print("false: %s\nsummary: %s" % (expr, json.dumps(s)))
-    sys.exit(1)
-EOF
-	); then
-		ok "$name"
-	else
-		bad "$name" "$out"
-	fi
-}
+# shellcheck source=tests/icperf/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # (background jobs call "ip netns exec" directly: it execs the command, so $! is its pid)
 in_a() { ip netns exec "$NSA" "$@"; }
