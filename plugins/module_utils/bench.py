@@ -16,7 +16,8 @@ import subprocess
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.kbypass.testbed.plugins.module_utils import parsers
+from ansible_collections.kbypass.testbed.plugins.module_utils import parsers, testpmd
+from ansible_collections.kbypass.testbed.plugins.module_utils.plan import parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     CASE_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, METRICS,
 )
@@ -87,6 +88,13 @@ class Spawner:
         return time.monotonic()
 
 
+# seconds a DPDK sender waits for its link (OVS-DPDK connects to the container's vhost socket
+# on its own schedule)
+DPDK_LINK_WAIT = 10
+# seconds testpmd takes to start forwarding
+TESTPMD_START_S = 3
+
+
 def _port_hex(port):
     return ':%04X ' % int(port)
 
@@ -96,6 +104,7 @@ class CaseRunner:
 
     def __init__(self, case, run_dir, run_id, host, icperf='/opt/kbypass/bin/icperf',
                  sockperf='/usr/local/bin/sockperf', lxcpath='/var/lib/lxc', port=9000,
+                 testpmd_bin='/usr/local/bin/dpdk-testpmd',
                  ready_timeout=10.0, spawner=None):
         self.case = case
         self.run_dir = run_dir
@@ -103,6 +112,7 @@ class CaseRunner:
         self.host = host
         self.icperf = icperf
         self.sockperf = sockperf
+        self.testpmd = testpmd_bin
         self.lxcpath = lxcpath
         self.port = int(port)
         self.ready_timeout = ready_timeout
@@ -128,29 +138,54 @@ class CaseRunner:
         rc, out, _err = self.sp.run(['lxc-cgroup', '-n', container, '-P', self.lxcpath, 'cpuacct.usage'])
         return int(out.strip()) if rc == 0 and out.strip().isdigit() else None
 
-    def _wait_ready(self, init_pid, proc):
-        """Wait until the server side has its socket open, seen in the container's /proc/net."""
-        backend = self.case['backend']
-        table = 'packet' if backend.startswith('raw') else 'udp'
-        path = '/proc/%d/net/%s' % (init_pid, table)
-        before = self.sp.read(path).count('\n') if table == 'packet' else 0
-        deadline = self.sp.now() + self.ready_timeout
+    def _wait_ready(self, init_pid, proc, stdout_path, stderr_path):
+        """Wait until the receiving side can take traffic: its socket is open (seen in the
+        container's /proc/net), or, for DPDK peers, it printed its readiness line on stderr."""
+        c = self.case
+        if c['backend'] == 'dpdk':
+            mark = self._ready_mark()
+
+            def test():
+                return mark in self.sp.read(stderr_path) or mark in self.sp.read(stdout_path)
+        elif c['backend'].startswith('raw'):
+            path = '/proc/%d/net/packet' % init_pid
+            before = self.sp.read(path).count('\n')
+
+            def test():
+                return self.sp.read(path).count('\n') > before
+        else:
+            path = '/proc/%d/net/udp' % init_pid
+
+            def test():
+                return _port_hex(self.port) in self.sp.read(path)
+        deadline = self.sp.now() + self.ready_timeout * (2 if c['backend'] == 'dpdk' else 1)
         while self.sp.now() < deadline:
             if proc.poll() is not None:
                 return False
-            text = self.sp.read(path)
-            if table == 'udp' and _port_hex(self.port) in text:
-                return True
-            if table == 'packet' and text.count('\n') > before:
+            if test():
                 return True
             self.sp.sleep(0.05)
         return False
+
+    def _ready_mark(self):
+        if self.case['tool'] == 'testpmd':
+            return testpmd.READY_MARK
+        return self.b.get('ready') or 'link up'
+
+    def _loop(self):
+        """Loop topology: the switch returns a's traffic to a; b does not run."""
+        return self.case.get('topology') == 'loop'
+
+    def _eal(self, me):
+        return '%s --vdev=%s' % (self.case['network'].get('eal') or '', me['vdev'])
 
     def _icperf_argv(self, role):
         c = self.case
         mode = {('tput', 'a'): 'send', ('tput', 'b'): 'recv', ('lat', 'a'): 'client', ('lat', 'b'): 'server'}
         me, peer = (self.a, self.b) if role == 'a' else (self.b, self.a)
-        argv = [self.icperf, mode[(c['mode'], role)], '--backend', c['backend'], '--size', str(c['size']),
+        # in a loop a both sends and receives what comes back: icperf's client, unpaced for tput
+        name = 'client' if self._loop() and role == 'a' else mode[(c['mode'], role)]
+        argv = [self.icperf, name, '--backend', c['backend'], '--size', str(c['size']),
                 '--burst', str(c['burst']), '--duration', str(c['duration_s']), '--warmup', str(c['warmup_s']),
                 '--port', str(self.port), '--src-ip', me['ip']]
         if role == 'a':
@@ -161,6 +196,11 @@ class CaseRunner:
             argv += ['--iface', 'eth0']
             if role == 'a':
                 argv += ['--dst-mac', peer['mac']]
+        if c['backend'] == 'dpdk':
+            argv += ['--bopt', 'eal=' + self._eal(me)]
+            if role == 'a':
+                # the far side may connect late (OVS reconnects to a vhost server every second)
+                argv += ['--dst-mac', peer['mac'], '--bopt', 'link_wait=%d' % DPDK_LINK_WAIT]
         if c.get('touch'):
             argv.append('--touch')
         return argv
@@ -177,6 +217,35 @@ class CaseRunner:
                     '-t', str(c['duration_s'])]
         return [self.sockperf, 'ping-pong', '-i', self.b['ip'], '-p', str(self.port), '-m', payload,
                 '-t', str(c['duration_s']), '--mps', str(c['rate_pps'] or 1000)]
+
+    def _testpmd_argv(self, role):
+        """testpmd as the reference generator: txonly in a, rxonly in b; flowgen in a loop. It
+        runs until SIGINT: a is stopped by timeout inside the container, b by the runner."""
+        c = self.case
+        me, peer = (self.a, self.b) if role == 'a' else (self.b, self.a)
+        mode = 'flowgen' if self._loop() else ('txonly' if role == 'a' else 'rxonly')
+        cpu = str(parse_cpu_list(c['cpus'][role])[0])
+        argv = testpmd.generator_argv(mode, me['vdev'], me['mac'], None if mode == 'rxonly' else peer['mac'],
+                                      size=c['size'], cpus=cpu, burst=c['burst'], binary=self.testpmd,
+                                      eal_args=(c['network'].get('eal') or '').split())
+        # testpmd forwards from its first statistics block on, after its EAL start (1-2 s): give it
+        # that on top of the duration; its idle first and last seconds are not averaged
+        limit = c['duration_s'] + TESTPMD_START_S + (0 if role == 'a' else 15)
+        return ['timeout', '-s', 'INT', str(limit)] + argv
+
+    def _testpmd_results(self, text_a, text_b, rc_a, err_a):
+        c = self.case
+        if rc_a not in (0, 124):   # 124: stopped by its timeout, the normal end
+            raise RuntimeError('testpmd in %s exited %s: %s'
+                               % (self.a['name'], rc_a, self.sp.read(err_a).strip()[-500:]))
+        a = testpmd.parse_testpmd(text_a)
+        b = a if self._loop() else testpmd.parse_testpmd(text_b)
+        metrics = testpmd.testpmd_metrics(c['mode'], c['size'], a, b, c['warmup_s'])
+        if 'rx_pps' not in metrics:
+            raise RuntimeError('testpmd printed no statistics: %s' % (text_a or self.sp.read(err_a)).strip()[-500:])
+        peers = {'a': testpmd.summary(a, 0, c['warmup_s']),
+                 'b': None if self._loop() else testpmd.summary(b, 0, c['warmup_s'])}
+        return peers, metrics
 
     def _path(self, name):
         path = os.path.join(self.case_dir, name)
@@ -214,32 +283,45 @@ class CaseRunner:
         record['files'] = sorted(set(self.files))
         return record
 
+    def _argv(self, role):
+        tool = self.case['tool']
+        if tool == 'icperf':
+            return self._icperf_argv(role)
+        if tool == 'testpmd':
+            return self._testpmd_argv(role)
+        return self._sockperf_argv(role)
+
     def _run_peers(self):
         c = self.case
         tool = c['tool']
         ext = 'jsonl' if tool == 'icperf' else 'txt'
-        argv = self._icperf_argv if tool == 'icperf' else self._sockperf_argv
+        loop = self._loop()
         init_b = self._init_pid(self.b['name'])
         self._init_pid(self.a['name'])
         cpu0 = {'a': self._cpu_ns(self.a['name']), 'b': self._cpu_ns(self.b['name'])}
         t0 = self.sp.now()
-        out_b, err_b = self._path('b.%s' % ext), self._path('b.stderr')
-        proc_b = self.sp.start(self._attach(self.b['name'], argv('b')), out_b, err_b)
+        out_b = err_b = proc_b = None
+        rc_b = None
         try:
-            if not self._wait_ready(init_b, proc_b):
-                raise RuntimeError('%s on %s did not open its socket within %.0f s: %s'
-                                   % (tool, self.b['name'], self.ready_timeout, self.sp.read(err_b).strip()[-500:]))
+            if not loop:
+                out_b, err_b = self._path('b.%s' % ext), self._path('b.stderr')
+                proc_b = self.sp.start(self._attach(self.b['name'], self._argv('b')), out_b, err_b)
+                if not self._wait_ready(init_b, proc_b, out_b, err_b):
+                    raise RuntimeError('%s on %s was not ready within %.0f s: %s'
+                                       % (tool, self.b['name'], self.ready_timeout,
+                                          self.sp.read(err_b).strip()[-500:]))
             out_a, err_a = self._path('a.%s' % ext), self._path('a.stderr')
-            proc_a = self.sp.start(self._attach(self.a['name'], argv('a')), out_a, err_a)
+            proc_a = self.sp.start(self._attach(self.a['name'], self._argv('a')), out_a, err_a)
             rc_a = self.sp.wait(proc_a, c['duration_s'] + 30)
             if rc_a is None:
                 self.sp.signal_tree(proc_a, signal.SIGINT)
                 self.sp.wait(proc_a, 5)
-            if tool != 'icperf':
-                self.sp.signal_tree(proc_b, signal.SIGINT)
-            rc_b = self.sp.wait(proc_b, c['duration_s'] + 15)
+            if proc_b is not None:
+                if tool != 'icperf':
+                    self.sp.signal_tree(proc_b, signal.SIGINT)
+                rc_b = self.sp.wait(proc_b, c['duration_s'] + 15)
         finally:
-            if proc_b.poll() is None:
+            if proc_b is not None and proc_b.poll() is None:
                 self.sp.signal_tree(proc_b, signal.SIGKILL)
                 self.sp.wait(proc_b, 5)
         elapsed = max(self.sp.now() - t0, 1e-9)
@@ -248,16 +330,27 @@ class CaseRunner:
             after = self._cpu_ns(self.a['name'] if peer == 'a' else self.b['name'])
             if cpu0[peer] is not None and after is not None:
                 cpu['cpu_%s_pct' % peer] = round(100.0 * (after - cpu0[peer]) / 1e9 / elapsed, 1)
-        text_a, text_b = self.sp.read(out_a), self.sp.read(out_b)
+        text_a = self.sp.read(out_a)
+        text_b = self.sp.read(out_b) if out_b else ''
         if tool == 'icperf':
             _samples_a, sum_a = parsers.parse_icperf(text_a)
-            _samples_b, sum_b = parsers.parse_icperf(text_b)
-            for name, summ, rc, err in (('a', sum_a, rc_a, err_a), ('b', sum_b, rc_b, err_b)):
+            sides = [('a', sum_a, rc_a, err_a)]
+            sum_b = None
+            if not loop:
+                _samples_b, sum_b = parsers.parse_icperf(text_b)
+                sides.append(('b', sum_b, rc_b, err_b))
+            for name, summ, rc, err in sides:
                 if summ is None or rc not in (0, None) and summ.get('error'):
                     raise RuntimeError('icperf peer %s exited %s without a usable summary: %s'
                                        % (name, rc, (summ or {}).get('error') or self.sp.read(err).strip()[-500:]))
-            metrics = parsers.icperf_metrics(c['mode'], c['size'], sum_a, sum_b)
+            if loop and c['mode'] == 'tput':
+                # a counts what came back: it is both the sender and the receiver
+                metrics = parsers.icperf_metrics('tput', c['size'], sum_a, sum_a)
+            else:
+                metrics = parsers.icperf_metrics(c['mode'], c['size'], sum_a, sum_b)
             peers = {'a': sum_a, 'b': sum_b}
+        elif tool == 'testpmd':
+            peers, metrics = self._testpmd_results(text_a, text_b, rc_a, err_a)
         else:
             if rc_a != 0:
                 raise RuntimeError('sockperf client exited %s: %s' % (rc_a, self.sp.read(err_a).strip()[-500:]))

@@ -166,17 +166,36 @@ class LinkManager(object):
         name = validate_ifname(params['name'])
         state = params.get('state') or 'present'
         before = self.read(name)
+        peer_address = state != 'absent' and params.get('peer_address')
+        before_peer_address = self._peer_address(before) if peer_address else None
         if state == 'absent':
             after = self._ensure_absent(name, before, params.get('kind'))
         else:
             after = self._ensure_present(name, before, params)
         changed = bool(self.actions)
+        diff = {'before': self.public(before), 'after': self.public(after)}
+        if peer_address:
+            # the peer's MAC is only shown when it is managed (peer_address given)
+            if before is not None:
+                diff['before']['peer_address'] = before_peer_address
+            if after is not None:
+                if self.check_mode and (before is None or before['_peer_index']):
+                    diff['after']['peer_address'] = normalize_mac(peer_address, 'peer_address')
+                else:
+                    diff['after']['peer_address'] = self._peer_address(after)
         return {
             'changed': changed,
             'link': self.public(after),
-            'diff': {'before': self.public(before), 'after': self.public(after)},
+            'diff': diff,
             'actions': self.actions,
         }
+
+    def _peer_address(self, state):
+        """MAC address of the other end of a veth in this namespace, else None."""
+        if not state or not state.get('_peer_index') or not state.get('peer'):
+            return None
+        peer = self.read(state['peer'])
+        return peer['address'] if peer else None
 
     def _ensure_absent(self, name, before, kind):
         if before is None:
@@ -202,6 +221,10 @@ class LinkManager(object):
                 raise LinkError('peer=%s is the same as name; give the other end of the veth its own name' % peer)
         elif peer:
             raise LinkError('peer only applies to kind=veth (kind is %s); remove peer' % kind)
+        if params.get('peer_address'):
+            if kind != 'veth':
+                raise LinkError('peer_address only applies to kind=veth (kind is %s); remove peer_address' % kind)
+            normalize_mac(params['peer_address'], 'peer_address')
         if kind == 'macvlan':
             if not parent:
                 raise LinkError('parent is required for kind=macvlan: name the lower link (e.g. one end of a veth pair)')
@@ -301,6 +324,10 @@ class LinkManager(object):
                     peer_changes['mtu'] = params['mtu']
                 if peer_state['up'] != up:
                     peer_changes['state'] = 'up' if up else 'down'
+                if params.get('peer_address'):
+                    peer_address = normalize_mac(params['peer_address'], 'peer_address')
+                    if peer_state['address'] != peer_address:
+                        peer_changes['address'] = peer_address
             if peer_changes:
                 self._call('set', index=current['_peer_index'], **peer_changes)
 

@@ -11,14 +11,32 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema imp
 )
 
 # Every data path the collection knows, in a fixed order (the order gives each path its
-# address block, so it must only ever be appended to).
-# short: container name part; kind: kernel (sockets in the container) or dpdk (bypass).
+# address block, so it must only ever be appended to). Each has a role of the same name.
+# short: container name part; kind: kernel (sockets in the container) or dpdk (bypass);
+# switch: a switch on the host busy-polls a CPU while the path is started (it needs its own);
+# sockets: the containers reach the host (or each other) through sockets in a shared folder.
 DATA_PATHS = {
-    'linux_bridge': {'short': 'br', 'kind': 'kernel', 'index': 1},
-    'macvlan': {'short': 'mv', 'kind': 'kernel', 'index': 2},
+    'linux_bridge': {'short': 'br', 'kind': 'kernel', 'index': 1, 'switch': False, 'sockets': False},
+    'macvlan': {'short': 'mv', 'kind': 'kernel', 'index': 2, 'switch': False, 'sockets': False},
+    'ovs': {'short': 'ovs', 'kind': 'kernel', 'index': 3, 'switch': False, 'sockets': False},
+    'ovs_dpdk': {'short': 'od', 'kind': 'dpdk', 'index': 4, 'switch': True, 'sockets': True},
+    'testpmd': {'short': 'tp', 'kind': 'dpdk', 'index': 5, 'switch': True, 'sockets': True},
+    'memif': {'short': 'mf', 'kind': 'dpdk', 'index': 6, 'switch': False, 'sockets': True},
+    'af_xdp': {'short': 'xd', 'kind': 'dpdk', 'index': 7, 'switch': False, 'sockets': False},
 }
 KERNEL_BACKENDS = ('udp', 'udp-mmsg', 'raw', 'raw-mmsg')
-REFERENCE_TOOLS = ('sockperf',)
+DPDK_BACKEND = 'dpdk'
+# reference tool -> the kind of path it runs on
+REFERENCE_TOOLS = {'sockperf': 'kernel', 'testpmd': 'dpdk'}
+TOPOLOGIES = ('auto', 'pair', 'loop')
+# Where the paths' sockets live on the host; bind-mounted at the same place in the containers.
+SOCKET_ROOT = '/run/kbypass'
+# EAL memory of the DPDK peers: hugepages (reserved by the dpdk role) without a hugetlbfs
+# mount in the container, or plain memory.
+DPDK_MEMORY = {
+    'hugepages': '--in-memory --single-file-segments',
+    'no-huge': '--no-huge -m 512',
+}
 MAX_BURST = 1024
 MAX_FRAME = 9014
 CONTAINER_PREFIX = 'kbp-'
@@ -115,51 +133,124 @@ def _choices(values, var, allowed):
     return list(values)
 
 
+def _cpu_pool(host_cpus, wanted_cpus):
+    if wanted_cpus is None:
+        return list(host_cpus)
+    missing = [c for c in wanted_cpus if c not in host_cpus]
+    if missing:
+        raise PlanError('benchmark_cpus: CPU(s) %s do not exist on this host (online: %s); pick from the '
+                        'online list' % (format_cpu_list(missing), format_cpu_list(host_cpus)))
+    return list(wanted_cpus)
+
+
+def allocate_cpus(pool, demands, reserve_housekeeping=True):
+    """Give each busy thread group its own CPUs, in order (switch first, then the peers).
+
+    pool: the CPUs allowed. demands: [(name, count)]. Returns cpus (name -> cpu list string),
+    cores_shared, oversubscribed, housekeeping (CPU list string), note.
+    """
+    pool = list(pool)
+    need = sum(count for _name, count in demands)
+    names = [name for name, _count in demands]
+    housekeeping = []
+    if reserve_housekeeping and len(pool) > need:
+        housekeeping = [pool[0]]
+        pool = pool[1:]
+    if len(pool) >= need:
+        cpus, at = {}, 0
+        for name, count in demands:
+            cpus[name] = format_cpu_list(pool[at:at + count])
+            at += count
+        note = 'each of %s on its own CPUs' % ', '.join(names)
+        if not housekeeping:
+            note += '; no CPU left for housekeeping'
+        return {'cpus': cpus, 'cores_shared': False, 'oversubscribed': False,
+                'housekeeping': format_cpu_list(housekeeping), 'note': note}
+    shared = format_cpu_list(pool)
+    return {'cpus': dict((name, shared) for name in names), 'cores_shared': True, 'oversubscribed': True,
+            'housekeeping': format_cpu_list(housekeeping),
+            'note': '%s need %d CPUs, host offers %d: they share CPUs %s' % (', '.join(names), need, len(pool), shared)}
+
+
 def plan_cpus(host_cpus, wanted_cpus, peers, cpus_per_peer, reserve_housekeeping=True):
     """Give each peer its own CPUs when the host has enough, else share and say so.
 
     host_cpus: CPUs online on the host. wanted_cpus: the CPUs the user allows (subset), or None.
     Returns a dict: cpus (peer -> cpu list string), cores_shared, oversubscribed, housekeeping, note.
     """
-    if wanted_cpus is None:
-        pool = list(host_cpus)
+    return allocate_cpus(_cpu_pool(host_cpus, wanted_cpus), [(peer, cpus_per_peer) for peer in peers],
+                         reserve_housekeeping)
+
+
+def plan_path_cpus(path, pool, cpus_per_peer, switch_cpus=1, topology='auto', reserve_housekeeping=True):
+    """CPU plan and topology of one path.
+
+    Paths whose switch busy-polls need CPUs for it too. Topology pair: a -> switch -> b (switch +
+    2 peers); loop: the switch sends a's traffic back to a (switch + 1 peer), chosen by 'auto'
+    when the pair does not fit. Paths without a polling switch always run the pair.
+    Returns allocate_cpus()'s dict plus topology and cpus['main'] (the switch's non-polling
+    threads: the housekeeping CPU when there is one, else peer a's CPUs).
+    """
+    if not DATA_PATHS[path]['switch']:
+        out = allocate_cpus(pool, [('a', cpus_per_peer), ('b', cpus_per_peer)], reserve_housekeeping)
+        out['topology'] = 'pair'
+        return out
+    pair_need = switch_cpus + 2 * cpus_per_peer
+    if topology == 'auto':
+        topology = 'pair' if len(pool) >= pair_need else 'loop'
+    if topology == 'pair':
+        out = allocate_cpus(pool, [('switch', switch_cpus), ('a', cpus_per_peer), ('b', cpus_per_peer)],
+                            reserve_housekeeping)
     else:
-        missing = [c for c in wanted_cpus if c not in host_cpus]
-        if missing:
-            raise PlanError('benchmark_cpus: CPU(s) %s do not exist on this host (online: %s); pick from the '
-                            'online list' % (format_cpu_list(missing), format_cpu_list(host_cpus)))
-        pool = list(wanted_cpus)
-    need = len(peers) * cpus_per_peer
-    housekeeping = []
-    if reserve_housekeeping and len(pool) > need:
-        housekeeping = [pool[0]]
-        pool = pool[1:]
-    if len(pool) >= need:
-        cpus = {}
-        for i, peer in enumerate(peers):
-            cpus[peer] = format_cpu_list(pool[i * cpus_per_peer:(i + 1) * cpus_per_peer])
-        note = 'each peer on its own CPUs'
-        if not housekeeping:
-            note += '; no CPU left for housekeeping'
-        return {'cpus': cpus, 'cores_shared': False, 'oversubscribed': False,
-                'housekeeping': format_cpu_list(housekeeping), 'note': note}
-    shared = format_cpu_list(pool)
-    return {'cpus': dict((peer, shared) for peer in peers), 'cores_shared': True, 'oversubscribed': True,
-            'housekeeping': format_cpu_list(housekeeping),
-            'note': 'needs %d CPUs, host offers %d: peers share CPUs %s' % (need, len(pool), shared)}
+        out = allocate_cpus(pool, [('switch', switch_cpus), ('a', cpus_per_peer)], reserve_housekeeping)
+        # b only idles in a loop: it keeps a's CPUs
+        out['cpus']['b'] = out['cpus']['a']
+        out['note'] += '; loop: the switch returns a\'s traffic to a (b idle)'
+    out['cpus']['main'] = out['housekeeping'] or out['cpus']['a']
+    out['topology'] = topology
+    return out
+
+
+def socket_dir(path):
+    """The host folder of a path's sockets (bind-mounted at the same place in its containers)."""
+    return '%s/%s' % (SOCKET_ROOT, path) if DATA_PATHS[path]['sockets'] else ''
+
+
+def dpdk_device(path, peer, name, mac):
+    """The DPDK device (EAL --vdev) through which a container's peer reaches the path
+    (docs/data-paths.md). None for kernel paths."""
+    sock = socket_dir(path)
+    if path == 'testpmd':
+        return 'net_virtio_user0,path=%s/%s.sock,queues=1,mac=%s' % (sock, name, mac)
+    if path == 'ovs_dpdk':
+        return 'net_virtio_user0,path=%s/%s.sock,server=1,queues=1,mac=%s' % (sock, name, mac)
+    if path == 'memif':
+        # socket-abstract=no: 22.11 puts the socket in the abstract namespace by default, which
+        # is per network namespace: the other container would never see it
+        return 'net_memif0,role=%s,socket=%s/memif.sock,socket-abstract=no,id=0,mac=%s' % (
+            'server' if peer == 'b' else 'client', sock, mac)
+    if path == 'af_xdp':
+        return 'net_af_xdp0,iface=eth0,start_queue=0,queue_count=1'
+    return None
 
 
 def path_network(path):
-    """Addresses and MACs of the two containers of a path (deterministic)."""
+    """Addresses, MACs (and DPDK devices) of the two containers of a path (deterministic).
+
+    ready: what the receiving peer prints on stderr once the other side may start (icperf's DPDK
+    backend: 'link up'; a memif server's link comes up only when the client connects: 'started').
+    """
     index = DATA_PATHS[path]['index']
     short = DATA_PATHS[path]['short']
-    return {
-        'a': {'name': '%s%s-a' % (CONTAINER_PREFIX, short), 'ip': '%s.%d.1' % (ADDRESS_BLOCK, index),
-              'mac': '02:6b:62:%02x:00:01' % index},
-        'b': {'name': '%s%s-b' % (CONTAINER_PREFIX, short), 'ip': '%s.%d.2' % (ADDRESS_BLOCK, index),
-              'mac': '02:6b:62:%02x:00:02' % index},
-        'prefix': 24,
-    }
+    net = {'prefix': 24, 'socket_dir': socket_dir(path)}
+    for peer, host in (('a', 1), ('b', 2)):
+        name = '%s%s-%s' % (CONTAINER_PREFIX, short, peer)
+        mac = '02:6b:62:%02x:00:%02x' % (index, host)
+        net[peer] = {'name': name, 'ip': '%s.%d.%d' % (ADDRESS_BLOCK, index, host), 'mac': mac}
+        if DATA_PATHS[path]['kind'] == 'dpdk':
+            net[peer]['vdev'] = dpdk_device(path, peer, name, mac)
+            net[peer]['ready'] = 'started' if path == 'memif' and peer == 'b' else 'link up'
+    return net
 
 
 # The busybox template bind-mounts the host's library folders so that dynamically linked
@@ -174,14 +265,25 @@ BUSYBOX_MOUNTS = [
 ]
 
 
+def path_mounts(path):
+    """Mounts a path's containers need (LXC lxc.mount.entry lines)."""
+    mounts = []
+    sock = socket_dir(path)
+    if sock:
+        mounts.append('%s %s none bind,create=dir 0 0' % (sock, sock.lstrip('/')))
+    return mounts
+
+
 def path_containers(path, cpus, container_config=None, template='busybox', template_options=None):
     """The two containers of a path, in the form the path roles' attach entry point takes."""
     net = path_network(path)
     out = []
     for peer in ('a', 'b'):
         config = dict(container_config or {})
-        if template == 'busybox':
-            config['lxc.mount.entry'] = BUSYBOX_MOUNTS + list(config.get('lxc.mount.entry') or [])
+        mounts = list(config.get('lxc.mount.entry') or []) + path_mounts(path)
+        mounts = (BUSYBOX_MOUNTS if template == 'busybox' else []) + mounts
+        if mounts:
+            config['lxc.mount.entry'] = mounts
         if cpus and cpus.get(peer):
             config['lxc.cgroup.cpuset.cpus'] = cpus[peer]
         out.append({'name': net[peer]['name'], 'ip': net[peer]['ip'], 'prefix': net['prefix'],
@@ -219,18 +321,38 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
         raise PlanError('benchmark_warmup: %r must be a whole number of seconds, >= 0 and below '
                         'benchmark_duration (%d)' % (warmup, duration))
     cpp = _positive_ints([params.get('cpus_per_container', 1)], 'benchmark_cpus_per_container')[0]
+    switch_cpus = _positive_ints([params.get('switch_cpus', 1)], 'benchmark_switch_cpus')[0]
+    topology = params.get('topology') or 'auto'
+    if topology not in TOPOLOGIES:
+        raise PlanError('benchmark_topology: unknown value %r; allowed values: %s' % (topology, ', '.join(TOPOLOGIES)))
+    memory = params.get('dpdk_memory') or 'hugepages'
+    if memory not in DPDK_MEMORY:
+        raise PlanError('benchmark_dpdk_memory: unknown value %r; allowed values: %s'
+                        % (memory, ', '.join(DPDK_MEMORY)))
     cpus_text = params.get('cpus')
     wanted = parse_cpu_list(cpus_text) if cpus_text not in (None, '') else None
-    tools = _choices(params.get('reference_tools') or [], 'benchmark_reference_tools',
-                     REFERENCE_TOOLS) if params.get('reference_tools') else []
+    tools = _choices(params.get('reference_tools'), 'benchmark_reference_tools',
+                     tuple(REFERENCE_TOOLS)) if params.get('reference_tools') else []
     ref_paths = params.get('reference_paths') or []
     for path in ref_paths:
         if path not in paths:
             raise PlanError('benchmark_reference_paths: %r is not in benchmark_paths (%s)' % (path, ', '.join(paths)))
+        kind = DATA_PATHS[path]['kind']
+        if not [t for t in tools if REFERENCE_TOOLS[t] == kind]:
+            raise PlanError('benchmark_reference_paths: %r is a %s path and no reference tool for it is in '
+                            'benchmark_reference_tools (%s); add one of: %s'
+                            % (path, kind, ', '.join(tools) or 'empty',
+                               ', '.join(t for t in REFERENCE_TOOLS if REFERENCE_TOOLS[t] == kind)))
     touch = bool(params.get('touch', False))
     if host_links is not None:
         check_parents(params.get('parents'), paths, host_links)
-    cpu = plan_cpus(host_cpus, wanted, ('a', 'b'), cpp, params.get('reserve_housekeeping', True))
+    pool = _cpu_pool(host_cpus, wanted)
+    reserve = params.get('reserve_housekeeping', True)
+    cpu = plan_cpus(host_cpus, wanted, ('a', 'b'), cpp, reserve)
+    path_plans = {}
+    for path in paths:
+        path_plans[path] = plan_path_cpus(path, pool, cpp, switch_cpus, topology, reserve)
+        path_plans[path]['socket_dir'] = socket_dir(path)
 
     cases = []
     for path in paths:
@@ -238,22 +360,35 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
         sizes = _sizes(params.get('sizes') or [64], 'benchmark_sizes', mtu, path)
         lat_sizes = _sizes(params.get('lat_sizes') or [64], 'benchmark_lat_sizes', mtu, path)
         net = path_network(path)
+        pp = path_plans[path]
+        kind = DATA_PATHS[path]['kind']
+        path_backends = backends if kind == 'kernel' else [DPDK_BACKEND]
+        if kind == 'dpdk':
+            net['eal'] = DPDK_MEMORY[memory] + ' --no-pci'
         common = {'path': path, 'duration_s': duration, 'warmup_s': warmup, 'touch': touch,
-                  'topology': 'pair', 'cpus': cpu['cpus'], 'cores_shared': cpu['cores_shared'],
-                  'oversubscribed': cpu['oversubscribed'], 'network': net}
+                  'topology': pp['topology'], 'cpus': pp['cpus'], 'cores_shared': pp['cores_shared'],
+                  'oversubscribed': pp['oversubscribed'], 'network': net}
         runs = []
         if 'tput' in modes:
-            runs += [('icperf', b, 'tput', s, r, u) for b in backends for s in sizes for r in rates for u in bursts]
+            runs += [('icperf', b, 'tput', s, r, u) for b in path_backends for s in sizes for r in rates
+                     for u in bursts]
         if 'lat' in modes:
-            runs += [('icperf', b, 'lat', s, r, u) for b in backends for s in lat_sizes for r in lat_rates
+            runs += [('icperf', b, 'lat', s, r, u) for b in path_backends for s in lat_sizes for r in lat_rates
                      for u in lat_bursts]
         if path in ref_paths:
             for tool in tools:
-                # sockperf has no bursts nor pacing in its throughput test: burst 1, unpaced.
-                if 'tput' in modes:
-                    runs += [(tool, 'udp', 'tput', s, 0, 1) for s in sizes]
-                if 'lat' in modes:
-                    runs += [(tool, 'udp', 'lat', s, r, 1) for s in lat_sizes for r in lat_rates]
+                if REFERENCE_TOOLS[tool] != kind:
+                    continue
+                if tool == 'sockperf':
+                    # sockperf has no bursts nor pacing in its throughput test: burst 1, unpaced.
+                    if 'tput' in modes:
+                        runs += [(tool, 'udp', 'tput', s, 0, 1) for s in sizes]
+                    if 'lat' in modes:
+                        runs += [(tool, 'udp', 'lat', s, r, 1) for s in lat_sizes for r in lat_rates]
+                elif 'tput' in modes:
+                    # testpmd as a traffic generator (txonly/rxonly, or flowgen in a loop): unpaced,
+                    # icperf's bursts, so that icperf's rate can be compared with it
+                    runs += [(tool, DPDK_BACKEND, 'tput', s, 0, u) for s in sizes for u in bursts]
         for tool, backend, mode, size, rate, burst in runs:
             case = dict(common, tool=tool, backend=backend, mode=mode, size=size, rate_pps=rate, burst=burst)
             case['case_id'] = case_id(path, tool, backend, mode, size, rate, burst, touch and tool == 'icperf')
@@ -265,9 +400,19 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
         if case['case_id'] not in seen:
             seen.add(case['case_id'])
             unique.append(case)
-    containers = dict((p, path_containers(p, cpu['cpus'], params.get('container_config'),
-                                          params.get('template') or 'busybox', params.get('template_options')))
-                      for p in paths)
-    return {'cases': unique, 'cpu_plan': cpu, 'paths': paths, 'containers': containers,
+    template = params.get('template') or 'busybox'
+    containers = {}
+    for p in paths:
+        # DPDK peers run icperf and testpmd linked against the host's DPDK: only busybox
+        # containers (the host's library folders bind-mounted) have it
+        dpdk = DATA_PATHS[p]['kind'] == 'dpdk'
+        containers[p] = path_containers(p, path_plans[p]['cpus'], params.get('container_config'),
+                                        'busybox' if dpdk else template,
+                                        [] if dpdk else params.get('template_options'))
+    return {'cases': unique, 'cpu_plan': cpu, 'path_plans': path_plans, 'paths': paths, 'containers': containers,
+            'dpdk_paths': [p for p in paths if DATA_PATHS[p]['kind'] == 'dpdk'],
             'all_containers': dict((p, path_containers(p, None)) for p in DATA_PATHS),
+            'all_path_plans': dict((p, dict(plan_path_cpus(p, pool, cpp, switch_cpus, topology, reserve),
+                                            socket_dir=socket_dir(p))) for p in DATA_PATHS),
+            'known_paths': list(DATA_PATHS),
             'payload_bytes_min': MIN_FRAME - HEADER_BYTES}

@@ -26,6 +26,7 @@ import traceback
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     CASE_FILE, CONDITION_COLUMNS, CSV_COLUMNS, HOST_FILE, METRICS, PLAN_FILE, RUN_FILE, SCHEMA_VERSION,
 )
+from ansible_collections.kbypass.testbed.plugins.module_utils.plan import DATA_PATHS
 
 try:
     import pandas as pd
@@ -165,7 +166,10 @@ STUDY_SOCKETS = {
     'raw-mmsg': 'raw mmsg',
 }
 SOCKET_STUDY_PATH = 'linux_bridge'
-KERNEL_PATHS = ('linux_bridge', 'macvlan')
+KERNEL_PATHS = tuple(p for p in DATA_PATHS if DATA_PATHS[p]['kind'] == 'kernel')
+# frame size of the kernel-vs-bypass comparison, and the study's finding at that size (VHPC'19)
+BYPASS_SIZE = 64
+BYPASS_STUDY = 'study (VHPC\'19, 64 B): kernel sockets under 1 Mpps, every bypass path over 5 Mpps'
 
 # what each reference tool reports that stands against icperf's figure
 REFERENCE_METRICS = {
@@ -513,6 +517,8 @@ def _rate_text(rate):
 
 def _flags(case):
     names = [name for name in ('cores_shared', 'oversubscribed') if case.get(name)]
+    if case.get('topology') and case.get('topology') != 'pair':
+        names.append('topology ' + case['topology'])
     return ','.join(names)
 
 
@@ -656,12 +662,46 @@ def cross_checks(df):
                     note.append('as sockperf reports its send rate')
                 if flagged:
                     note.append('cores shared/oversubscribed')
+                if case.get('topology') and case['topology'] != 'pair':
+                    note.append('topology %s' % case['topology'])
                 mark = FLAG_MARK if flagged else ''
                 rows.append([case['host'], case['path'], case['mode'], str(case['size']), _rate_text(case['rate_pps']),
                              case['backend'], str(case['burst']), ours.replace('_pps', ' Mpps'),
                              _fmt(a, digits, scale) + mark, ref['tool'], ref['backend'], str(ref['burst']),
                              theirs.replace('_pps', ' Mpps'), _fmt(b, digits, scale) + mark,
                              ('%.2f' % (a / b)) + mark if b else '-', '; '.join(note)])
+    return headers, rows
+
+
+def kernel_vs_bypass(df):
+    """(headers, rows): per host, the best kernel-socket rate at 64 B (any kernel path, backend,
+    burst) against each bypass path's best rate at 64 B; ratio = bypass / kernel."""
+    headers = ('host', 'kernel best (path, backend)', 'kernel Mpps', 'bypass path', 'topology', 'bypass Mpps',
+               'bypass / kernel', 'note')
+    best = {}
+    for case in at_max_rate(cases_of(df)):
+        if case['tool'] != PRIMARY_TOOL or case['size'] != BYPASS_SIZE or case['path'] not in DATA_PATHS:
+            continue
+        kind = DATA_PATHS[case['path']]['kind']
+        key = (case['host'], kind, None if kind == 'kernel' else case['path'])
+        rate = case['metrics']['rx_pps']
+        # unmarked figures first: a clean figure is preferred to a higher flagged one
+        rank = (not case['flagged'], rate)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, case)
+    rows = []
+    for host in sorted(set(k[0] for k in best)):
+        kernel = best.get((host, 'kernel', None))
+        for key in sorted(k for k in best if k[0] == host and k[1] == 'dpdk'):
+            case = best[key][1]
+            rate = case['metrics']['rx_pps']
+            flagged = case['flagged'] or (kernel is not None and kernel[1]['flagged'])
+            mark = FLAG_MARK if flagged else ''
+            krate = kernel[1]['metrics']['rx_pps'] if kernel else None
+            rows.append([host, '%s, %s' % (kernel[1]['path'], kernel[1]['backend']) if kernel else '-',
+                         _mark(_fmt(krate, 3, 1e6), kernel[1]) if kernel else '-', case['path'],
+                         case.get('topology') or '?', _fmt(rate, 3, 1e6) + mark,
+                         ('%.1f' % (rate / krate)) + mark if krate else '-', _flags(case)])
     return headers, rows
 
 
@@ -1006,7 +1046,8 @@ def _run_line(run):
 
 
 def _tables(df):
-    return {'summary': summary_rows(df), 'cross': cross_checks(df), 'study': study_comparison(df)}
+    return {'summary': summary_rows(df), 'cross': cross_checks(df), 'study': study_comparison(df),
+            'bypass': kernel_vs_bypass(df)}
 
 
 def render_summary_md(run, df, tables=None):
@@ -1019,10 +1060,13 @@ def render_summary_md(run, df, tables=None):
            'round trip in us.' % (', '.join(sorted(run['hosts'])) or 'none', total, failed), '',
            '## Summary', '', 'Throughput at the highest offered rate (max = unpaced); every latency case.', '',
            render_markdown(*tables['summary'])]
-    flagged = any(FLAG_MARK in c for name in ('summary', 'cross', 'study') for r in tables[name][1] for c in r)
+    flagged = any(FLAG_MARK in c for name in ('summary', 'cross', 'study', 'bypass') for r in tables[name][1] for c in r)
     if flagged:
         out += [FLAG_NOTE, '']
-    out += ['## Cross-checks: icperf vs reference tool', '',
+    out += ['## Kernel sockets vs kernel bypass at %d B' % BYPASS_SIZE, '',
+            'Best received rate of icperf over any kernel path against each bypass path; %s.' % BYPASS_STUDY, '',
+            render_markdown(*tables['bypass']),
+            '## Cross-checks: icperf vs reference tool', '',
             'Ratio = icperf figure / reference figure; sockperf\'s rx is its server\'s count over the client\'s '
             'run time, its tx what its client reports having sent.', '', render_markdown(*tables['cross']),
             '## Study comparison', '', 'Our figures beside the published ones where a path matches a study row '
@@ -1095,11 +1139,15 @@ def render_html(run, df, plots, tables=None):
             cpu = plan.get('cpu_plan') if isinstance(plan.get('cpu_plan'), dict) else {}
             out.append('<p>Plan: %d cases; CPU plan:</p>' % len(plan.get('cases') or []))
             out.append('<pre>%s</pre>' % esc(_json_text(cpu)))
-    flagged = any(FLAG_MARK in c for name in ('summary', 'cross', 'study') for r in tables[name][1] for c in r)
+    flagged = any(FLAG_MARK in c for name in ('summary', 'cross', 'study', 'bypass') for r in tables[name][1] for c in r)
     flag_note = '<p class="note">%s</p>' % esc(FLAG_NOTE) if flagged else ''
     out += ['<h2 id="summary">Summary</h2>',
             '<p>Throughput at the highest offered rate (max = unpaced); every latency case.</p>',
             render_html_table(*tables['summary']), flag_note,
+            '<h2 id="bypass">Kernel sockets vs kernel bypass at %d B</h2>' % BYPASS_SIZE,
+            '<p>Best received rate of icperf over any kernel path against each bypass path; %s. In a loop '
+            'topology the rate is what came back to the sender through the switch.</p>' % esc(BYPASS_STUDY),
+            render_html_table(*tables['bypass']),
             '<h2 id="cross-checks">Cross-checks: icperf vs reference tool</h2>',
             '<p>Ratio = icperf figure / reference figure at the same host, path, mode, size and offered rate. '
             'sockperf\'s rx is its server\'s count over the client\'s run time, its tx what its client reports '

@@ -63,3 +63,15 @@ class RootedFiles(object):
         if self.run_command is None:
             raise self.error('cannot run %s: no command runner given' % ' '.join(argv))
         return self.run_command(argv)
+
+
+def exit_with_manager(module, manager, errors):
+    """The end of a thin module: run manager.ensure(), fail with the error's message (and its
+    ``result`` dict, when it has one) on one of ``errors``, drop the diff unless asked, exit."""
+    try:
+        result = manager.ensure()
+    except errors as exc:
+        module.fail_json(msg=str(exc), **getattr(exc, 'result', {}))
+    if not module._diff:
+        result.pop('diff', None)
+    module.exit_json(**result)

@@ -23,7 +23,7 @@ options:
     elements: str
     required: true
   backends:
-    description: icperf socket backends to use on kernel paths.
+    description: icperf socket backends to use on kernel paths (DPDK paths use icperf's C(dpdk) backend).
     type: list
     elements: str
     default: [udp]
@@ -86,8 +86,29 @@ options:
     description: Keep the first CPU free for the host when enough CPUs remain.
     type: bool
     default: true
+  switch_cpus:
+    description: CPUs given to the polling threads of a DPDK switch (paths C(testpmd), C(ovs_dpdk)).
+    type: int
+    default: 1
+  topology:
+    description:
+      - Topology of the paths with a polling switch. V(pair) is the study's (container a -> switch -> container b;
+        switch + 2 peers need 3 CPUs); V(loop) has the switch send a's traffic back to a (2 CPUs);
+        V(auto) takes the pair when the CPUs suffice, else the loop. Paths without a switch always run the pair.
+    type: str
+    choices: [auto, pair, loop]
+    default: auto
+  dpdk_memory:
+    description:
+      - Memory of the DPDK peers in the containers. V(hugepages) (EAL C(--in-memory), pages reserved by the
+        C(dpdk) role) or V(no-huge) (C(--no-huge -m 512)).
+    type: str
+    choices: [hugepages, no-huge]
+    default: hugepages
   reference_tools:
-    description: Reference tools measured beside icperf as a cross-check.
+    description:
+      - Reference tools measured beside icperf as a cross-check. C(sockperf) runs on kernel paths, C(testpmd)
+        (txonly/rxonly, or flowgen in a loop) on DPDK paths, each on the O(reference_paths) of its kind.
     type: list
     elements: str
     default: []
@@ -146,26 +167,20 @@ cases:
   type: list
   elements: dict
 cpu_plan:
-  description: CPUs given to each peer, and whether they are shared or oversubscribed.
+  description: CPUs given to each peer of the paths without a polling switch, and whether they are shared or oversubscribed.
   returned: success
   type: dict
-host_cpus:
-  description: CPUs online on the host.
+path_plans:
+  description:
+    - Path name -> its topology (pair or loop), CPUs (a, b, and for switch paths switch and main), cores_shared,
+      oversubscribed, housekeeping, note, socket_dir.
   returned: success
-  type: str
-paths:
-  description: The data paths of the plan.
+  type: dict
+dpdk_paths:
+  description: The planned paths of kind dpdk (the C(dpdk) role provisions hugepages for them).
   returned: success
   type: list
   elements: str
-containers:
-  description: Path name -> the two containers of that path (name, ip, prefix, mac, template, config), as the path roles' attach entry point takes them.
-  returned: success
-  type: dict
-all_containers:
-  description: Path name -> containers, for every path the collection knows (teardown uses it).
-  returned: success
-  type: dict
 parameters:
   description: The inputs as validated and converted (C(benchmark_) prefixed names), for the run metadata.
   returned: success
@@ -202,6 +217,9 @@ def main():
             cpus=dict(type='str', default=''),
             cpus_per_container=dict(type='int', default=1),
             reserve_housekeeping=dict(type='bool', default=True),
+            switch_cpus=dict(type='int', default=1),
+            topology=dict(type='str', default='auto', choices=['auto', 'pair', 'loop']),
+            dpdk_memory=dict(type='str', default='hugepages', choices=['hugepages', 'no-huge']),
             reference_tools=dict(type='list', elements='str', default=[]),
             reference_paths=dict(type='list', elements='str', default=[]),
             container_config=dict(type='dict', default={}),

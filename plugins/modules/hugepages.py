@@ -160,7 +160,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.hugepages import (
     SIZES, HugepageManager, HugepagesError)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
 
 
 def main():
@@ -180,13 +180,7 @@ def main():
         size=params['size'], count=params['count'], node=params['node'], mount=params['mount'],
         mount_state=params['mount_state'], persistent=params['persistent'],
         run_command=command_runner(module), check_mode=module.check_mode)
-    try:
-        result = manager.ensure()
-    except HugepagesError as exc:
-        module.fail_json(msg=str(exc), **exc.result)
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    exit_with_manager(module, manager, HugepagesError)
 
 
 if __name__ == '__main__':

@@ -44,7 +44,8 @@ options:
     description:
       - Name of the other end of a veth pair, created in the same namespace.
       - Required for O(kind=veth), refused for other kinds.
-      - O(up) and O(mtu) apply to both ends; O(master) and O(address) only to O(name).
+      - O(up) and O(mtu) apply to both ends; O(master) and O(address) only to O(name); O(peer_address)
+        only to the peer.
       - When the peer has been moved to another namespace (for example into a container) it is
         no longer checked or changed.
     type: str
@@ -79,13 +80,20 @@ options:
     description:
       - Unicast MAC address of the link, for example V(02:00:00:00:00:01). Left as it is when omitted.
     type: str
+  peer_address:
+    description:
+      - Unicast MAC address of the other end of a veth pair (O(kind=veth) only). Left as it is when omitted.
+      - Like O(mtu) and O(up) for the peer, it is only checked and changed while the peer is in the
+        same namespace.
+      - When given, the diff shows the peer's MAC address as C(peer_address).
+    type: str
 attributes:
   check_mode:
     support: full
     description: Computes C(changed) and the diff from the current state without changing anything.
   diff_mode:
     support: full
-    description: Before and after dicts of kind, mtu, up, master, address, peer, parent and macvlan_mode.
+    description: Before and after dicts of kind, mtu, up, master, address, peer, parent and macvlan_mode (and peer_address when given).
 notes:
   - Needs root (CAP_NET_ADMIN) to change anything.
   - The kernel on the testbed has no C(dummy) link type; a macvlan parent can be one end of a veth pair.
@@ -113,6 +121,14 @@ EXAMPLES = r'''
     parent: kbp-v0p
     macvlan_mode: bridge
     address: "02:00:00:00:00:10"
+
+- name: A veth pair with a chosen MAC address on each end
+  kbypass.testbed.link:
+    name: kbp-xd-a
+    kind: veth
+    peer: kbp-xd-b
+    address: "02:6b:62:05:00:01"
+    peer_address: "02:6b:62:05:00:02"
 
 - name: Remove the pair (deleting one end deletes both)
   kbypass.testbed.link:
@@ -198,6 +214,7 @@ def main():
             up=dict(type='bool', default=True),
             master=dict(type='str'),
             address=dict(type='str'),
+            peer_address=dict(type='str'),
         ),
         required_if=[('state', 'present', ('kind',))],
         supports_check_mode=True,

@@ -40,19 +40,38 @@ def playbook(name, *args, check=True):
     return proc
 
 
+def _out(argv):
+    return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+
+
 def host_state():
-    """What the benchmark can leave behind: containers, links, mounts, files."""
-    lxc = subprocess.run(['lxc-ls', '-1'], capture_output=True, text=True, check=False).stdout.split()
-    links = subprocess.run(['ip', '-br', 'link'], capture_output=True, text=True, check=False).stdout
+    """What the benchmark can leave behind (containers, links, mounts, files, sockets) and the host
+    state it changes and must give back (hugepages, bpffs, OVS daemons and binary)."""
+    lxc = _out(['lxc-ls', '-1']).split()
+    links = _out(['ip', '-br', 'link'])
     with open('/proc/self/mounts') as handle:
         mounts = [line for line in handle if 'kbp-' in line or 'kbypass' in line]
+        handle.seek(0)
+        bpffs = [line.split()[1] for line in handle if line.split()[2] == 'bpf']
+    with open('/proc/sys/vm/nr_hugepages') as handle:
+        hugepages = int(handle.read())
+    alternative = [line for line in _out(['update-alternatives', '--query', 'ovs-vswitchd']).splitlines()
+                   if line.startswith(('Status:', 'Value:'))]
     return {
         'containers': sorted(c for c in lxc if c.startswith('kbp-')),
-        'links': sorted(line.split()[0].split('@')[0] for line in links.splitlines() if line.startswith('kbp-')),
+        'links': sorted(line.split()[0].split('@')[0] for line in links.splitlines()
+                        if line.startswith(('kbp-', 'ovs-netdev', 'ovs-system'))),
         'mounts': mounts,
-        'files': [p for p in ('/var/lib/kbypass', '/opt/kbypass/bin/icperf', '/opt/kbypass/src/icperf')
-                  if os.path.exists(p)],
+        'files': [p for p in ('/var/lib/kbypass', '/opt/kbypass/bin/icperf', '/opt/kbypass/src/icperf',
+                              '/run/kbypass', '/var/lib/kbypass-state') if os.path.exists(p)],
+        'hugepages': hugepages,
+        'bpffs': bpffs,
+        'ovs_daemons': sorted(set(_out(['pgrep', '-x', '-l', 'ovs-vswitchd|ovsdb-server']).split()[1::2])),
+        'ovs_alternative': alternative,
     }
+
+
+LEFT_BEHIND = ('containers', 'links', 'mounts', 'files')
 
 
 def recap_changed(stdout):
@@ -105,6 +124,14 @@ def test_report_and_table_exist(bench):
     ('macvlan', 'icperf', 'lat', 'rtt_p99_us'),
     ('linux_bridge', 'sockperf', 'tput', 'tx_pps'),
     ('linux_bridge', 'sockperf', 'lat', 'rtt_p50_us'),
+    ('ovs', 'icperf', 'tput', 'rx_pps'),
+    ('ovs_dpdk', 'icperf', 'tput', 'rx_pps'),
+    ('ovs_dpdk', 'icperf', 'lat', 'rtt_p50_us'),
+    ('testpmd', 'icperf', 'tput', 'rx_pps'),
+    ('testpmd', 'testpmd', 'tput', 'rx_pps'),
+    ('memif', 'icperf', 'tput', 'rx_pps'),
+    ('memif', 'icperf', 'lat', 'rtt_p99_us'),
+    ('af_xdp', 'icperf', 'tput', 'rx_pps'),
 ])
 def test_figures_exist_are_plausible_and_carry_conditions(bench, path, tool, mode, metric):
     found = [r for r in rows(bench) if (r['path'], r['tool'], r['mode'], r['metric']) == (path, tool, mode, metric)]
@@ -152,5 +179,33 @@ def test_zz_teardown_leaves_nothing_behind(bench):
     proc = playbook('teardown.yml')
     state = host_state()
     assert proc.returncode == 0
-    assert state == {'containers': [], 'links': [], 'mounts': [], 'files': []}, state
+    assert dict((k, state[k]) for k in LEFT_BEHIND) == dict((k, []) for k in LEFT_BEHIND), state
+    # what the run changed on the host is as it was before the run
+    before = bench['before']
+    assert dict((k, v) for k, v in state.items() if k not in LEFT_BEHIND) == \
+        dict((k, v) for k, v in before.items() if k not in LEFT_BEHIND), (before, state)
     assert recap_changed(playbook('teardown.yml').stdout).get('localhost') == 0
+
+
+def test_dpdk_paths_record_their_topology_and_the_cpu_plan(bench):
+    plan = json.load(open(os.path.join(bench['run_dir'], 'raw', 'localhost', 'plan.json')))
+    cpus = len(plan['host_cpus'].split(',')) if '-' not in plan['host_cpus'] else \
+        int(plan['host_cpus'].split('-')[1]) - int(plan['host_cpus'].split('-')[0]) + 1
+    for path in ('testpmd', 'ovs_dpdk'):
+        pp = plan['path_plans'][path]
+        # switch + 2 polling peers need 3 CPUs: fewer -> the loop (2 pollers), never silently shared
+        assert pp['topology'] == ('pair' if cpus >= 3 else 'loop'), pp
+        assert not pp['oversubscribed'], pp
+        for row in rows(bench):
+            if row['path'] == path:
+                assert row['topology'] == pp['topology'] and row['oversubscribed'] == 'False', row
+
+
+def test_report_compares_kernel_and_bypass_and_icperf_with_testpmd(bench):
+    summary = open(os.path.join(bench['run_dir'], 'summary.md')).read()
+    section = summary.split('## Kernel sockets vs kernel bypass at 64 B', 1)[1].split('\n## ', 1)[0]
+    for path in ('ovs_dpdk', 'testpmd', 'memif', 'af_xdp'):
+        assert '| %s |' % path in section, section
+    cross = summary.split('## Cross-checks', 1)[1].split('\n## ', 1)[0]
+    ratio = [line for line in cross.splitlines() if line.startswith('| localhost | testpmd | tput | 64 |')]
+    assert ratio and 'testpmd' in ratio[0], cross       # icperf vs testpmd's own rate, same run, same topology

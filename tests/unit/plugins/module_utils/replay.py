@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Record real process interactions of bench.CaseRunner once, replay them in unit tests.
 
-Record (root, on a host where `make bench` provisioned the containers):
+Record (root, on a host where `make bench` provisioned the containers; for the testpmd and
+ovs_dpdk paths start the switch first: the benchmark's path.yml with benchmark_entry=start):
   PYTHONPATH=.build/collections python tests/unit/plugins/module_utils/replay.py CASE_ID OUT.json
 """
 
@@ -121,8 +122,12 @@ def main(argv):
     from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner
     from ansible_collections.kbypass.testbed.plugins.module_utils.plan import make_plan, read_online_cpus
     case_id, dest = argv[1], argv[2]
-    plan = make_plan({'paths': ['linux_bridge'], 'backends': ['udp'], 'duration': 3, 'warmup': 1,
-                      'reference_tools': ['sockperf'], 'reference_paths': ['linux_bridge']}, read_online_cpus())
+    path = case_id.split('.', 1)[0]
+    tool = case_id.split('.')[1]
+    refs = {'sockperf': ['sockperf'], 'testpmd': ['testpmd']}.get(tool, [])
+    plan = make_plan({'paths': [path], 'backends': ['udp', 'udp-mmsg', 'raw', 'raw-mmsg'], 'duration': 3,
+                      'warmup': 1, 'reference_tools': refs, 'reference_paths': [path] if refs else []},
+                     read_online_cpus())
     case = [c for c in plan['cases'] if c['case_id'] == case_id][0]
     spawner = RecordingSpawner()
     run_dir = '/tmp/kbypass-record'

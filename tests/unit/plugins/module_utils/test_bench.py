@@ -39,7 +39,8 @@ def test_replayed_case_gives_the_recorded_metrics(path, tmp_path):
         got.pop(key)
     assert got == pytest.approx(recorded)
     case = load(os.path.join(str(tmp_path), rec['case']['case_id'], 'case.json'))
-    assert case['conditions']['path'] == 'linux_bridge' and case['schema'] == 1 and case['host'] == 'lab1'
+    assert case['conditions']['path'] == rec['case']['path'] and case['schema'] == 1 and case['host'] == 'lab1'
+    assert case['conditions']['topology'] == rec['case']['topology']
     assert sorted(os.path.basename(f) for f in record['files']) == sorted(
         os.listdir(os.path.join(str(tmp_path), rec['case']['case_id'])))
     assert len(spawner.used) == len(rec['events'])   # every recorded command was issued
@@ -64,4 +65,4 @@ def test_receiver_that_never_opens_its_socket_fails_the_case(tmp_path):
     spawner = ReplaySpawner(events + [dict(e) for e in events if e['kind'] == 'read'] * 200)
     runner = CaseRunner(rec['case'], str(tmp_path), 'run1', 'lab1', spawner=spawner, ready_timeout=2)
     record = runner.run()
-    assert record['status'] == 'failed' and 'did not open its socket within 2 s' in record['error']
+    assert record['status'] == 'failed' and 'was not ready within 2 s' in record['error']

@@ -137,7 +137,7 @@ def base_links():
 
 def params(**kwargs):
     out = dict(name=None, kind=None, state='present', peer=None, parent=None, macvlan_mode='bridge',
-               mtu=None, up=True, master=None, address=None)
+               mtu=None, up=True, master=None, address=None, peer_address=None)
     out.update(kwargs)
     return out
 
@@ -185,6 +185,19 @@ CASES = [
      params(name='kbpt-mv0', kind='macvlan', parent='kbpt-v0p', macvlan_mode='vepa', address='02:00:00:00:00:44'),
      [('set', dict(index=4, address='02:00:00:00:00:44', kind='macvlan', macvlan_mode='vepa'))],
      True, dict(address='02:00:00:00:00:44', macvlan_mode='vepa')),
+    ('create-veth-both-macs',
+     params(name='kbpt-v1', kind='veth', peer='kbpt-v1p', mtu=1500, address='02:6B:62:05:00:01',
+            peer_address='02:6b:62:05:00:02'),
+     [('add', dict(ifname='kbpt-v1', kind='veth', peer='kbpt-v1p')),
+      ('set', dict(index=10, address='02:6b:62:05:00:01', state='up')),
+      ('set', dict(index=11, state='up', address='02:6b:62:05:00:02'))],
+     True, dict(kind='veth', peer='kbpt-v1p', address='02:6b:62:05:00:01', mtu=1500)),
+    ('modify-peer-address',
+     params(name='kbpt-v0', kind='veth', peer='kbpt-v0p', peer_address='02:00:00:00:00:33'),
+     [('set', dict(index=3, address='02:00:00:00:00:33'))], True, dict(address='02:00:00:00:00:02')),
+    ('noop-peer-address',
+     params(name='kbpt-v0', kind='veth', peer='kbpt-v0p', peer_address='02:00:00:00:00:03'), [], False,
+     dict(peer='kbpt-v0p')),
     ('delete-veth',
      params(name='kbpt-v0p', state='absent'), [('del', dict(index=3))], True, {}),
     ('delete-with-kind',
@@ -204,7 +217,10 @@ def test_converge(args, calls, changed, after):
         assert result['link'][key] == value, key
     if not after:
         assert result['link'] == {}
-    assert result['diff']['after'] == result['link']
+    after_diff = dict(result['diff']['after'])
+    if args.get('peer_address'):
+        assert after_diff.pop('peer_address') == args['peer_address'].lower()
+    assert after_diff == result['link']
     # converged: a second run changes nothing
     again = LinkManager(ipr).ensure(args)
     assert again['changed'] is False
@@ -243,6 +259,12 @@ ERROR_CASES = [
      params(name='kbpt-br0', kind='bridge', address='zz'), None, ['address=', 'six hex pairs']),
     ('multicast-mac',
      params(name='kbpt-br0', kind='bridge', address='01:00:5e:00:00:01'), None, ['multicast']),
+    ('peer-address-for-bridge',
+     params(name='kbpt-br1', kind='bridge', peer_address='02:00:00:00:00:09'), None,
+     ['peer_address only applies to kind=veth']),
+    ('bad-peer-mac',
+     params(name='kbpt-v0', kind='veth', peer='kbpt-v0p', peer_address='02:00'), None,
+     ['peer_address=', 'six hex pairs']),
     ('bad-mtu',
      params(name='kbpt-br0', kind='bridge', mtu=10), None, ['mtu=10', '68 to 65535']),
     ('absent-kind-mismatch',
@@ -323,6 +345,42 @@ def test_peer_in_other_namespace_is_left_alone():
     assert result['link']['peer'] is None
 
 
+def test_peer_address_diff():
+    ipr = FakeIPRoute(base_links())
+    args = params(name='kbpt-v0', kind='veth', peer='kbpt-v0p', peer_address='02:00:00:00:00:33')
+    result = LinkManager(ipr).ensure(args)
+    assert result['diff']['before']['peer_address'] == '02:00:00:00:00:03'
+    assert result['diff']['after']['peer_address'] == '02:00:00:00:00:33'
+    assert 'peer_address' not in result['link']
+    # without peer_address the diff keeps its usual keys
+    plain = LinkManager(ipr).ensure(params(name='kbpt-v0', kind='veth', peer='kbpt-v0p'))
+    assert 'peer_address' not in plain['diff']['before']
+
+
+def test_peer_address_check_mode():
+    ipr = FakeIPRoute(base_links())
+    for args, before in (
+            (params(name='kbpt-v0', kind='veth', peer='kbpt-v0p', peer_address='02:00:00:00:00:33'),
+             '02:00:00:00:00:03'),
+            (params(name='kbpt-v9', kind='veth', peer='kbpt-v9p', peer_address='02:00:00:00:00:33'), None)):
+        result = LinkManager(ipr, check_mode=True).ensure(args)
+        assert result['changed'] is True
+        assert ipr.link_calls() == []
+        assert result['diff']['before'].get('peer_address') == before
+        assert result['diff']['after']['peer_address'] == '02:00:00:00:00:33'
+
+
+def test_peer_address_left_alone_when_peer_moved_away():
+    links = base_links()
+    links[1]['netnsid'] = 0  # kbpt-v0's peer is in a container
+    ipr = FakeIPRoute(links)
+    result = LinkManager(ipr).ensure(params(name='kbpt-v0', kind='veth', peer='kbpt-v0p',
+                                            peer_address='02:00:00:00:00:33'))
+    assert result['changed'] is False
+    assert ipr.link_calls() == []
+    assert result['diff']['after']['peer_address'] is None
+
+
 def test_validators():
     assert validate_ifname('kbpt-0123456789') == 'kbpt-0123456789'
     for bad in ('', '.', '..', 'a b', 'a:b'):
@@ -372,6 +430,32 @@ def test_real_bridge_veth_macvlan_in_fresh_netns():
             for name in ('kbpt-mv0', 'kbpt-v0', 'kbpt-v0p', 'kbpt-br0'):
                 assert LinkManager(ipr).read(name) is None
                 assert LinkManager(ipr).ensure(params(name=name, state='absent'))['changed'] is False
+        finally:
+            ipr.close()
+    finally:
+        netns.remove(ns)
+
+
+@pytest.mark.netns
+def test_real_veth_with_both_macs_in_fresh_netns():
+    pytest.importorskip('pyroute2')
+    from pyroute2 import NetNS, netns
+
+    ns = 'kbpt-ns-%s' % uuid.uuid4().hex[:6]
+    netns.create(ns)
+    try:
+        ipr = NetNS(ns)
+        try:
+            step = params(name='kbpt-xa', kind='veth', peer='kbpt-xb', mtu=1500,
+                          address='02:6b:62:05:00:01', peer_address='02:6b:62:05:00:02')
+            first = LinkManager(ipr).ensure(step)
+            assert first['changed'] is True
+            assert LinkManager(ipr).read('kbpt-xa')['address'] == '02:6b:62:05:00:01'
+            assert LinkManager(ipr).read('kbpt-xb')['address'] == '02:6b:62:05:00:02'
+            assert LinkManager(ipr).read('kbpt-xb')['up'] is True
+            assert LinkManager(ipr).ensure(step)['changed'] is False
+            assert LinkManager(ipr).ensure(params(name='kbpt-xb', state='absent'))['changed'] is True
+            assert LinkManager(ipr).read('kbpt-xa') is None
         finally:
             ipr.close()
     finally:

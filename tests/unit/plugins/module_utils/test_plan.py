@@ -93,7 +93,7 @@ def test_plan_cpus(host, wanted, cpp, reserve, cpus, shared):
 def test_oversubscription_is_recorded_in_every_case():
     plan = P.make_plan(dict(BASE, cpus_per_container=2), [0, 1])
     assert all(c['oversubscribed'] and c['cores_shared'] for c in plan['cases'])
-    assert 'needs 4 CPUs, host offers 2' in plan['cpu_plan']['note']
+    assert 'a, b need 4 CPUs, host offers 2' in plan['cpu_plan']['note']
 
 
 def test_containers_carry_cpuset_and_common_config():
@@ -106,3 +106,64 @@ def test_containers_carry_cpuset_and_common_config():
     debian = P.make_plan(dict(BASE, container_config=mounts, template='debian'), [0, 1, 2])
     assert debian['containers']['macvlan'][0]['config']['lxc.mount.entry'] == mounts['lxc.mount.entry']
     assert set(plan['all_containers']) == set(P.DATA_PATHS)
+
+
+@pytest.mark.parametrize('path, host, topology, want_topology, cpus, over', [
+    # 2 vCPUs: a polling switch and two polling peers do not fit: the switch loops a's traffic back
+    ('testpmd', [0, 1], 'auto', 'loop', {'switch': '0', 'a': '1', 'b': '1', 'main': '1'}, False),
+    ('ovs_dpdk', [0, 1], 'auto', 'loop', {'switch': '0', 'a': '1', 'b': '1', 'main': '1'}, False),
+    # asked for the study's pair anyway: three pollers share two CPUs, and it says so
+    ('testpmd', [0, 1], 'pair', 'pair', {'switch': '0-1', 'a': '0-1', 'b': '0-1', 'main': '0-1'}, True),
+    # enough CPUs: switch first, then the peers, CPU 0 for housekeeping and the switch's main thread
+    ('testpmd', [0, 1, 2, 3, 4], 'auto', 'pair', {'switch': '1', 'a': '2', 'b': '3', 'main': '0'}, False),
+    ('testpmd', [0, 1, 2, 3], 'auto', 'pair', {'switch': '1', 'a': '2', 'b': '3', 'main': '0'}, False),
+    ('testpmd', [0, 1, 2], 'loop', 'loop', {'switch': '1', 'a': '2', 'b': '2', 'main': '0'}, False),
+    # no polling switch: always the pair
+    ('memif', [0, 1], 'auto', 'pair', {'a': '0', 'b': '1'}, False),
+    ('af_xdp', [0, 1], 'loop', 'pair', {'a': '0', 'b': '1'}, False),
+])
+def test_path_topology_fits_the_cpus(path, host, topology, want_topology, cpus, over):
+    out = P.plan_path_cpus(path, host, 1, 1, topology)
+    assert out['topology'] == want_topology
+    assert out['cpus'] == cpus
+    assert out['oversubscribed'] is over and out['cores_shared'] is over
+
+
+def test_dpdk_paths_plan_dpdk_cases_and_devices():
+    plan = P.make_plan(dict(BASE, paths=['linux_bridge', 'testpmd', 'memif', 'ovs_dpdk', 'af_xdp', 'ovs'],
+                            reference_tools=['sockperf', 'testpmd'], reference_paths=['linux_bridge', 'testpmd']),
+                       [0, 1])
+    by_path = {}
+    for case in plan['cases']:
+        by_path.setdefault(case['path'], []).append(case)
+    assert {c['backend'] for c in by_path['testpmd']} == {'dpdk'}
+    assert {c['backend'] for c in by_path['ovs']} == {'udp'}
+    assert {c['tool'] for c in by_path['testpmd']} == {'icperf', 'testpmd'}
+    assert {c['tool'] for c in by_path['linux_bridge']} == {'icperf', 'sockperf'}
+    assert 'testpmd.testpmd.dpdk.tput.s64.rmax.b32' in {c['case_id'] for c in by_path['testpmd']}
+    tp = by_path['testpmd'][0]
+    assert tp['topology'] == 'loop' and not tp['oversubscribed']
+    assert tp['network']['a']['vdev'] == ('net_virtio_user0,path=/run/kbypass/testpmd/kbp-tp-a.sock,queues=1,'
+                                          'mac=02:6b:62:05:00:01')
+    assert tp['network']['eal'] == '--in-memory --single-file-segments --no-pci'
+    od = by_path['ovs_dpdk'][0]['network']
+    assert 'server=1' in od['b']['vdev'] and od['b']['ready'] == 'link up'
+    mf = by_path['memif'][0]['network']
+    assert 'role=server' in mf['b']['vdev'] and 'role=client' in mf['a']['vdev'] and mf['b']['ready'] == 'started'
+    assert by_path['memif'][0]['topology'] == 'pair'
+    sock_mount = '/run/kbypass/testpmd run/kbypass/testpmd none bind,create=dir 0 0'
+    assert sock_mount in plan['containers']['testpmd'][0]['config']['lxc.mount.entry']
+    assert not [m for m in plan['containers']['ovs'][0]['config']['lxc.mount.entry'] if 'run/kbypass' in m]
+    assert plan['path_plans']['testpmd']['socket_dir'] == '/run/kbypass/testpmd'
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'paths': ['testpmd'], 'reference_tools': ['sockperf'], 'reference_paths': ['testpmd']},
+     "benchmark_reference_paths: 'testpmd' is a dpdk path and no reference tool for it"),
+    ({'paths': ['testpmd'], 'topology': 'ring'}, "benchmark_topology: unknown value 'ring'"),
+    ({'paths': ['memif'], 'dpdk_memory': 'lots'}, "benchmark_dpdk_memory: unknown value 'lots'"),
+])
+def test_bad_dpdk_input(params, message):
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(BASE, **params), [0, 1])
+    assert message in str(err.value)

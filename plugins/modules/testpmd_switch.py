@@ -1,0 +1,205 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: testpmd_switch
+short_description: Run DPDK testpmd in the background as a vhost-user switch between containers
+version_added: 0.1.0
+description:
+  - "Starts C(dpdk-testpmd) detached from Ansible (own session, stdin /dev/null, stdout and stderr
+    into O(log)), with one C(net_vhostN,iface=<socket_dir>/<port>.sock,queues=1) port per name of
+    O(ports), C(io) forwarding, C(--port-topology=paired) or C(loop), C(--stats-period 1), no C(-i);
+    it forwards until SIGINT."
+  - "Idempotent: when the process of O(pidfile) runs with the same argv nothing changes; another
+    argv restarts it (RV(restarted)). O(state=started) returns when every vhost socket exists and
+    fails with the end of the log when testpmd exits first."
+  - O(state=stopped) sends SIGINT, waits O(stop_timeout) seconds, then SIGKILL. The log is kept, its
+    final C(Forward statistics) are the switch's counters, returned parsed in RV(totals).
+author: kbypass.testbed maintainers (@kbypass)
+requirements:
+  - C(dpdk-testpmd) (Debian package C(dpdk)) and huge pages reserved (role C(kbypass.testbed.dpdk))
+options:
+  state:
+    description: V(started) or V(stopped).
+    type: str
+    choices: [started, stopped]
+    default: started
+  ports:
+    description:
+      - Names of the ports, in port order (the containers); port N gets C(<socket_dir>/<name>.sock).
+      - Required for O(state=started). For V(stopped), when given, the process is stopped only if it
+        runs this argv; otherwise only if its program is O(binary).
+    type: list
+    elements: str
+    default: []
+  socket_dir:
+    description: Directory of the vhost-user sockets (testpmd creates them, it is the server).
+    type: path
+    default: /run/kbypass/testpmd
+  topology:
+    description: V(pair) forwards port 0 to 1 and back (2<->3...), V(loop) each port to itself.
+    type: str
+    choices: [pair, loop]
+    default: pair
+  cpus:
+    description: CPU list of the forwarding lcores (one lcore per CPU, C(--nb-cores) = their number).
+    type: str
+    default: "1"
+  main_cpus:
+    description: CPU list of testpmd's main lcore (it only prints the statistics).
+    type: str
+    default: "0"
+  total_num_mbufs:
+    description: C(--total-num-mbufs); the default pool (about 340 MB) is too big for small hosts.
+    type: int
+    default: 16384
+  binary:
+    description: testpmd program.
+    type: str
+    default: dpdk-testpmd
+  eal_args:
+    description: Extra EAL arguments (before C(--)).
+    type: list
+    elements: str
+    default: []
+  app_args:
+    description: Extra testpmd arguments (after C(--)).
+    type: list
+    elements: str
+    default: []
+  pidfile:
+    description: Pid file of the switch.
+    type: path
+    default: /run/kbypass/testpmd-switch.pid
+  log:
+    description: File that receives testpmd's stdout and stderr (rewritten at each start).
+    type: path
+    default: /var/log/kbypass/testpmd/switch.log
+  timeout:
+    description: Seconds to wait for the sockets at start.
+    type: float
+    default: 30
+  stop_timeout:
+    description: Seconds to wait after SIGINT before SIGKILL.
+    type: float
+    default: 10
+notes:
+  - Supports check mode and diff mode.
+'''
+
+EXAMPLES = r'''
+- name: Switch two containers
+  kbypass.testbed.testpmd_switch:
+    ports: [kbp-a, kbp-b]
+    topology: pair
+    cpus: "1"
+    main_cpus: "0"
+
+- name: Stop it (its counters are in the result)
+  kbypass.testbed.testpmd_switch:
+    state: stopped
+  register: switch
+'''
+
+RETURN = r'''
+argv:
+  description: The command line of the switch.
+  returned: always
+  type: list
+  elements: str
+pid:
+  description: Pid of the running switch, null when stopped.
+  returned: always
+  type: int
+restarted:
+  description: Whether a switch with another argv was stopped first.
+  returned: state=started
+  type: bool
+killed:
+  description: Whether SIGKILL was needed.
+  returned: state=stopped
+  type: bool
+totals:
+  description: Final forward statistics per port from the log (rx_packets, rx_dropped, tx_packets, tx_dropped...).
+  returned: state=stopped and a switch was stopped
+  type: dict
+log:
+  description: Path of the log.
+  returned: always
+  type: str
+before:
+  description: running, pid and argv before.
+  returned: always
+  type: dict
+after:
+  description: running, pid and argv after.
+  returned: always
+  type: dict
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
+from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import (
+    TestpmdError, parse_testpmd, socket_paths, switch_argv)
+
+
+def run(params, check_mode=False, ops=None):
+    """The module's work, without AnsibleModule (for the tests)."""
+    argv = []
+    if params['ports'] or params['state'] == 'started':
+        argv = switch_argv(params['ports'], params['socket_dir'], params['topology'], params['cpus'],
+                           params['main_cpus'], params['total_num_mbufs'], params['binary'],
+                           params['eal_args'], params['app_args'])
+    daemon = Daemon(argv, params['pidfile'], params['log'],
+                    wait_for=socket_paths(params['ports'], params['socket_dir']),
+                    timeout=params['timeout'], stop_timeout=params['stop_timeout'],
+                    check_mode=check_mode, ops=ops, program=params['binary'])
+    if params['state'] == 'started':
+        result = daemon.started()
+    else:
+        result = daemon.stopped()
+        if result['before']['running'] and not check_mode:
+            parsed = parse_testpmd(daemon.log_text())
+            result['totals'] = dict((str(port), value) for port, value in parsed['totals'].items())
+    result['argv'] = argv or result['before']['argv']
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type='str', choices=['started', 'stopped'], default='started'),
+            ports=dict(type='list', elements='str', default=[]),
+            socket_dir=dict(type='path', default='/run/kbypass/testpmd'),
+            topology=dict(type='str', choices=['pair', 'loop'], default='pair'),
+            cpus=dict(type='str', default='1'),
+            main_cpus=dict(type='str', default='0'),
+            total_num_mbufs=dict(type='int', default=16384),
+            binary=dict(type='str', default='dpdk-testpmd'),
+            eal_args=dict(type='list', elements='str', default=[]),
+            app_args=dict(type='list', elements='str', default=[]),
+            pidfile=dict(type='path', default='/run/kbypass/testpmd-switch.pid'),
+            log=dict(type='path', default='/var/log/kbypass/testpmd/switch.log'),
+            timeout=dict(type='float', default=30),
+            stop_timeout=dict(type='float', default=10),
+        ),
+        required_if=[('state', 'started', ['ports'])],
+        supports_check_mode=True,
+    )
+    try:
+        result = run(module.params, module.check_mode)
+    except (TestpmdError, DaemonError) as exc:
+        module.fail_json(msg=str(exc), **getattr(exc, 'result', {}))
+    if not module._diff:
+        result.pop('diff')
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
