@@ -38,6 +38,7 @@ DPDK_MEMORY = {
     'no-huge': '--no-huge -m 512',
 }
 MAX_BURST = 1024
+MAX_REPEATS = 100
 MAX_FRAME = 9014
 CONTAINER_PREFIX = 'kbp-'
 # RFC 2544 / RFC 5737-style benchmarking range (198.18.0.0/15): never routed anywhere.
@@ -344,6 +345,14 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
                             % (path, kind, ', '.join(tools) or 'empty',
                                ', '.join(t for t in REFERENCE_TOOLS if REFERENCE_TOOLS[t] == kind)))
     touch = bool(params.get('touch', False))
+    repeats = _positive_ints([params.get('repeats', 1)], 'benchmark_repeats', MAX_REPEATS)[0]
+    path_repeats = params.get('path_repeats') or {}
+    if not isinstance(path_repeats, dict):
+        raise PlanError('benchmark_path_repeats must be a mapping of path name to a number of rounds, e.g. {testpmd: 3}')
+    for path, count in path_repeats.items():
+        if path not in DATA_PATHS:
+            raise PlanError('benchmark_path_repeats: unknown path %r; allowed paths: %s' % (path, ', '.join(DATA_PATHS)))
+        path_repeats[path] = _positive_ints([count], 'benchmark_path_repeats[%s]' % path, MAX_REPEATS)[0]
     if host_links is not None:
         check_parents(params.get('parents'), paths, host_links)
     pool = _cpu_pool(host_cpus, wanted)
@@ -389,11 +398,17 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
                     # testpmd as a traffic generator (txonly/rxonly, or flowgen in a loop): unpaced,
                     # icperf's bursts, so that icperf's rate can be compared with it
                     runs += [(tool, DPDK_BACKEND, 'tput', s, 0, u) for s in sizes for u in bursts]
-        for tool, backend, mode, size, rate, burst in runs:
-            case = dict(common, tool=tool, backend=backend, mode=mode, size=size, rate_pps=rate, burst=burst)
-            case['case_id'] = case_id(path, tool, backend, mode, size, rate, burst, touch and tool == 'icperf')
-            case['touch'] = touch and tool == 'icperf'
-            cases.append(case)
+        # repeated cases run in rounds (every case once, then again): icperf and a reference tool
+        # alternate, so that a slow minute of a shared machine does not fall on one tool only
+        count = path_repeats.get(path, repeats)
+        for rnd in range(1, count + 1):
+            for tool, backend, mode, size, rate, burst in runs:
+                case = dict(common, tool=tool, backend=backend, mode=mode, size=size, rate_pps=rate, burst=burst,
+                            repeat=rnd if count > 1 else None)
+                case['case_id'] = case_id(path, tool, backend, mode, size, rate, burst, touch and tool == 'icperf',
+                                          case['repeat'])
+                case['touch'] = touch and tool == 'icperf'
+                cases.append(case)
     seen = set()
     unique = []
     for case in cases:

@@ -194,11 +194,12 @@ FLAG_MARK = '*'
 FLAG_NOTE = ('* measured with cores shared between busy threads or with more CPUs planned than the host has: '
              'not comparable with unmarked figures')
 
-INT_COLUMNS = ('size', 'rate_pps', 'burst', 'duration_s', 'warmup_s')
+INT_COLUMNS = ('size', 'rate_pps', 'burst', 'duration_s', 'warmup_s', 'repeat')
 BOOL_COLUMNS = ('touch', 'cores_shared', 'oversubscribed')
 
 _CASE_ID = re.compile(r'^(?P<path>[^.]+)\.(?P<tool>[^.]+)\.(?P<backend>[^.]+)\.(?P<mode>[^.]+)'
-                      r'\.s(?P<size>\d+)\.r(?P<rate>max|\d+)\.b(?P<burst>\d+)(?P<touch>\.touch)?$')
+                      r'\.s(?P<size>\d+)\.r(?P<rate>max|\d+)\.b(?P<burst>\d+)(?P<touch>\.touch)?'
+                      r'(?:\.rep(?P<repeat>\d+))?$')
 _METRIC_ORDER = dict((name, index) for index, name in enumerate(METRICS))
 
 
@@ -244,7 +245,8 @@ def parse_case_id(text):
     return {'path': match.group('path'), 'tool': match.group('tool'), 'backend': match.group('backend'),
             'mode': match.group('mode'), 'size': int(match.group('size')),
             'rate_pps': 0 if rate == 'max' else int(rate), 'burst': int(match.group('burst')),
-            'touch': bool(match.group('touch'))}
+            'touch': bool(match.group('touch')),
+            'repeat': int(match.group('repeat')) if match.group('repeat') else None}
 
 
 def _as_int(value):
@@ -497,7 +499,41 @@ def cases_of(df):
         value = _py(record['value'])
         if record['metric'] in METRICS and value is not None:
             cases[key]['metrics'][record['metric']] = float(value)
-    return [cases[key] for key in order]
+    return merge_repeats([cases[key] for key in order])
+
+
+def _median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2.0
+
+
+def merge_repeats(cases):
+    """The rounds of a repeated case (case ids ending in .repN) folded into one case whose metrics
+    are the medians of its ok rounds; 'repeats' says how many, 'rx_range' the lowest and highest
+    rx rate. Failed rounds stay as they are (listed as failures)."""
+    groups, out = {}, []
+    for case in cases:
+        if case.get('repeat') is None or case['status'] != 'ok':
+            out.append(case)
+            continue
+        base = re.sub(r'\.rep\d+$', '', case['case_id'])
+        if (case['host'], base) not in groups:
+            merged = dict(case, case_id=base, repeat=None, rounds=[])
+            groups[(case['host'], base)] = merged
+            out.append(merged)
+        groups[(case['host'], base)]['rounds'].append(case)
+    for merged in groups.values():
+        rounds = merged.pop('rounds')
+        names = sorted(set(name for r in rounds for name in r['metrics']))
+        merged['metrics'] = dict((name, _median([r['metrics'][name] for r in rounds if name in r['metrics']]))
+                                 for name in names)
+        merged['repeats'] = len(rounds)
+        merged['flagged'] = any(r['flagged'] for r in rounds)
+        rx = [r['metrics']['rx_pps'] for r in rounds if 'rx_pps' in r['metrics']]
+        if rx:
+            merged['rx_range'] = (min(rx), max(rx))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -519,6 +555,11 @@ def _flags(case):
     names = [name for name in ('cores_shared', 'oversubscribed') if case.get(name)]
     if case.get('topology') and case.get('topology') != 'pair':
         names.append('topology ' + case['topology'])
+    if case.get('repeats'):
+        text = 'median of %d' % case['repeats']
+        if case.get('rx_range'):
+            text += ' (rx %.3f..%.3f Mpps)' % (case['rx_range'][0] / 1e6, case['rx_range'][1] / 1e6)
+        names.append(text)
     return ','.join(names)
 
 
@@ -664,6 +705,9 @@ def cross_checks(df):
                     note.append('cores shared/oversubscribed')
                 if case.get('topology') and case['topology'] != 'pair':
                     note.append('topology %s' % case['topology'])
+                for one in (case, ref):
+                    if one.get('repeats'):
+                        note.append('%s median of %d rounds, alternating' % (one['tool'], one['repeats']))
                 mark = FLAG_MARK if flagged else ''
                 rows.append([case['host'], case['path'], case['mode'], str(case['size']), _rate_text(case['rate_pps']),
                              case['backend'], str(case['burst']), ours.replace('_pps', ' Mpps'),

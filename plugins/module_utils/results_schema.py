@@ -41,7 +41,7 @@ RTT_KEYS = ('min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max')
 
 CONDITION_COLUMNS = (
     'path', 'tool', 'backend', 'mode', 'size', 'rate_pps', 'burst', 'duration_s', 'warmup_s',
-    'touch', 'topology', 'cores_shared', 'oversubscribed',
+    'touch', 'topology', 'cores_shared', 'oversubscribed', 'repeat',
 )
 
 CSV_COLUMNS = (('run_id', 'host', 'case_id') + CONDITION_COLUMNS
@@ -53,11 +53,14 @@ PLAN_FILE = 'plan.json'
 RUN_FILE = 'run.json'
 
 
-def case_id(path, tool, backend, mode, size, rate_pps, burst, touch=False):
-    """Stable, readable id of a case, derived from its parameters only."""
+def case_id(path, tool, backend, mode, size, rate_pps, burst, touch=False, repeat=None):
+    """Stable, readable id of a case, derived from its parameters only (repeat: the round of a
+    case run several times, 1..N, None when it runs once)."""
     rate = 'max' if not rate_pps else str(int(rate_pps))
     cid = '%s.%s.%s.%s.s%d.r%s.b%d' % (path, tool, backend, mode, int(size), rate, int(burst))
-    return cid + '.touch' if touch else cid
+    if touch:
+        cid += '.touch'
+    return cid + ('.rep%d' % int(repeat) if repeat else '')
 
 
 def bits_per_second(pps, size):

@@ -86,6 +86,16 @@ options:
     description: Keep the first CPU free for the host when enough CPUs remain.
     type: bool
     default: true
+  repeats:
+    description:
+      - Rounds of every case (1..100). With more than one, the cases of a path run in rounds (each case once,
+        then again), their ids end in C(.repN), and the report shows the median of the rounds.
+    type: int
+    default: 1
+  path_repeats:
+    description: Path name -> rounds for that path, instead of O(repeats) (for example C({testpmd: 3})).
+    type: dict
+    default: {}
   switch_cpus:
     description: CPUs given to the polling threads of a DPDK switch (paths C(testpmd), C(ovs_dpdk)).
     type: int
@@ -217,6 +227,8 @@ def main():
             cpus=dict(type='str', default=''),
             cpus_per_container=dict(type='int', default=1),
             reserve_housekeeping=dict(type='bool', default=True),
+            repeats=dict(type='int', default=1),
+            path_repeats=dict(type='dict', default={}),
             switch_cpus=dict(type='int', default=1),
             topology=dict(type='str', default='auto', choices=['auto', 'pair', 'loop']),
             dpdk_memory=dict(type='str', default='hugepages', choices=['hugepages', 'no-huge']),

@@ -167,3 +167,27 @@ def test_bad_dpdk_input(params, message):
     with pytest.raises(P.PlanError) as err:
         P.make_plan(dict(BASE, **params), [0, 1])
     assert message in str(err.value)
+
+
+def test_repeats_run_in_alternating_rounds():
+    plan = P.make_plan(dict(BASE, paths=['linux_bridge', 'testpmd'], modes=['tput'], sizes=[64],
+                            reference_tools=['testpmd'], reference_paths=['testpmd'], path_repeats={'testpmd': 3}),
+                       [0, 1])
+    ids = [c['case_id'] for c in plan['cases'] if c['path'] == 'testpmd']
+    assert ids == ['testpmd.icperf.dpdk.tput.s64.rmax.b32.rep1', 'testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep1',
+                   'testpmd.icperf.dpdk.tput.s64.rmax.b32.rep2', 'testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep2',
+                   'testpmd.icperf.dpdk.tput.s64.rmax.b32.rep3', 'testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep3']
+    assert [c['repeat'] for c in plan['cases'] if c['path'] == 'linux_bridge'] == [None]
+    assert [c['case_id'] for c in plan['cases'] if c['path'] == 'linux_bridge'] == [
+        'linux_bridge.icperf.udp.tput.s64.rmax.b32']
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'repeats': 0}, 'benchmark_repeats: 0 must be between 1 and 100'),
+    ({'path_repeats': {'vpp': 2}}, "benchmark_path_repeats: unknown path 'vpp'"),
+    ({'path_repeats': {'testpmd': 'x'}}, "benchmark_path_repeats[testpmd]: 'x' is not a whole number"),
+])
+def test_bad_repeats(params, message):
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(BASE, **params), [0, 1])
+    assert message in str(err.value)

@@ -370,8 +370,29 @@ def test_main_on_a_missing_folder(tmp_path, capsys):
 def test_parse_case_id():
     assert report.parse_case_id('linux_bridge.icperf.udp-mmsg.tput.s64.rmax.b32.touch') == {
         'path': 'linux_bridge', 'tool': 'icperf', 'backend': 'udp-mmsg', 'mode': 'tput', 'size': 64,
-        'rate_pps': 0, 'burst': 32, 'touch': True}
+        'rate_pps': 0, 'burst': 32, 'touch': True, 'repeat': None}
+    assert report.parse_case_id('testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep3')['repeat'] == 3
     assert report.parse_case_id('not a case') == {}
+
+
+def _round(cid, repeat, rx, status='ok', host='h1'):
+    return {'host': host, 'case_id': '%s.rep%d' % (cid, repeat), 'repeat': repeat, 'status': status,
+            'tool': cid.split('.')[1], 'flagged': False, 'metrics': {'rx_pps': rx, 'tx_pps': rx + 1} if rx else {}}
+
+
+def test_repeated_rounds_fold_into_their_median():
+    cid = 'testpmd.icperf.dpdk.tput.s64.rmax.b32'
+    once = {'host': 'h1', 'case_id': 'memif.icperf.dpdk.tput.s64.rmax.b32', 'repeat': None, 'status': 'ok',
+            'flagged': False, 'metrics': {'rx_pps': 1.0}}
+    cases = report.merge_repeats([once, _round(cid, 1, 5e6), _round(cid, 2, 9e6), _round(cid, 3, 6e6),
+                                  _round(cid, 4, None, 'failed')])
+    assert [c['case_id'] for c in cases] == [once['case_id'], cid, cid + '.rep4']
+    merged = cases[1]
+    assert merged['metrics'] == {'rx_pps': 6e6, 'tx_pps': 6e6 + 1} and merged['repeats'] == 3
+    assert merged['rx_range'] == (5e6, 9e6) and 'median of 3 (rx 5.000..9.000 Mpps)' in report._flags(merged)
+    assert cases[2]['status'] == 'failed'      # a failed round is listed, not averaged away
+    two = report.merge_repeats([_round(cid, 1, 4e6), _round(cid, 2, 6e6)])
+    assert two[0]['metrics']['rx_pps'] == 5e6
 
 
 def test_csv_round_trips_through_pandas(run_dir, df):
