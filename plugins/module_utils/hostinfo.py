@@ -20,6 +20,8 @@ VERSION_COMMANDS = {
     'sockperf': ['sockperf', '--version'],
     'iproute2': ['ip', '-V'],
     'iperf3': ['iperf3', '--version'],
+    'openvswitch': ['ovs-vsctl', '--version'],
+    'dpdk': ['pkg-config', '--modversion', 'libdpdk'],
 }
 
 _VERSION = re.compile(r'(\d+\.\d+(?:[.\-][0-9A-Za-z]+)*)')

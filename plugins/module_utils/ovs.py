@@ -438,12 +438,14 @@ class ServiceManager(object):
                 removes.append(key)
             elif value is not None and current.get(key) != value:
                 sets.append('other_config:%s=%s' % (key, value))
+        # --no-wait: ovs-vswitchd may not run yet (it is started after its configuration is in the
+        # database); without it ovs-vsctl waits for it forever
         if sets:
             self._do('set other_config %s' % ' '.join(s.split(':', 1)[1] for s in sets),
-                     [self.cli.vsctl_bin, 'set', 'Open_vSwitch', '.'] + sets)
+                     [self.cli.vsctl_bin, '--no-wait', 'set', 'Open_vSwitch', '.'] + sets)
         if removes:
             self._do('remove other_config %s' % ' '.join(removes),
-                     [self.cli.vsctl_bin, 'remove', 'Open_vSwitch', '.', 'other_config'] + removes)
+                     [self.cli.vsctl_bin, '--no-wait', 'remove', 'Open_vSwitch', '.', 'other_config'] + removes)
         return [s.split(':', 1)[1].split('=', 1)[0] for s in sets] + removes
 
     def _wanted_binary(self, record):
@@ -477,6 +479,17 @@ class ServiceManager(object):
         result['diff'] = _diff('openvswitch', before, result['after'] or {'actions': self.actions})
         return result
 
+    def _save(self, record):
+        """Write the state file when the record differs from what was last written."""
+        text = json.dumps(record, sort_keys=True)
+        if text == self._saved:
+            return
+        self._saved = text
+        if not any(a.startswith('record state in ') for a in self.actions):
+            self.actions.append('record state in %s' % self.state_file)
+        if not self.check_mode:
+            self.write_file(self.state_file, json.dumps(record, indent=1, sort_keys=True) + '\n')
+
     def _started(self, record, daemons, alt):
         if record is None:
             record = {'before': {'ovsdb-server': daemons['ovsdb-server'] is not None,
@@ -487,16 +500,19 @@ class ServiceManager(object):
         if self.binary == 'dpdk' and DPDK_BINARY not in alt['choices']:
             raise OvsError('%s is not a choice of the %s alternative (have %s): install '
                            'openvswitch-switch-dpdk' % (DPDK_BINARY, ALTERNATIVE, ', '.join(alt['choices'])))
-        old_record = json.dumps(record, sort_keys=True)
+        self._saved = json.dumps(record, sort_keys=True) if record.get('users') else None
         user = record['users'].setdefault(self.user, {'binary': self.binary, 'other_config': {}})
         user['binary'] = self.binary
-
+        # what is about to change is written down before it changes: a run that fails halfway
+        # (or is killed) leaves a record from which teardown can give everything back
+        self._save(record)
         if daemons['ovsdb-server'] is None:
             self._start('ovsdb-server')
         current = self.other_config_now() if (daemons['ovsdb-server'] is not None or not self.check_mode) else {}
         for key in self.other_config:
             if key not in user['other_config']:
                 user['other_config'][key] = current.get(key)
+        self._save(record)
         changed_keys = self._set_other_config(self.other_config, current)
 
         binary = self._wanted_binary(record)
@@ -505,10 +521,7 @@ class ServiceManager(object):
             target = binary
         else:
             target = binary or alt['value']
-        if json.dumps(record, sort_keys=True) != old_record:
-            self.actions.append('record state in %s' % self.state_file)
-            if not self.check_mode:
-                self.write_file(self.state_file, json.dumps(record, indent=1, sort_keys=True) + '\n')
+        self._save(record)
 
         running = self.exe(daemons['ovs-vswitchd'])
         if daemons['ovs-vswitchd'] is None:

@@ -57,7 +57,9 @@ def test_collect_from_a_fake_host(tmp_path, monkeypatch):
     (root / 'sys' / 'devices' / 'system' / 'cpu' / 'online').write_text('0-1\n')
     calls = []
     recorded = {'lxc-create': (0, '5.0.2\n', ''), 'sockperf': (0, 'sockperf, version 3.7-no.git\n', ''),
-                'ip': (0, 'ip utility, iproute2-6.1.0, libbpf 1.1.2\n', ''), 'iperf3': (1, '', 'error')}
+                'ip': (0, 'ip utility, iproute2-6.1.0, libbpf 1.1.2\n', ''), 'iperf3': (1, '', 'error'),
+                'ovs-vsctl': (0, 'ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n', ''),
+                'pkg-config': (0, '22.11.11\n', '')}
 
     def run_command(argv):
         calls.append(argv)
@@ -67,7 +69,8 @@ def test_collect_from_a_fake_host(tmp_path, monkeypatch):
     info = hostinfo.HostInfo(run_command, sysroot=str(root)).collect('lab1')
     assert info['cpu_model'] == 'Xeon E5-2640 v4' and info['cpu_count'] == 2 and info['numa_nodes'] == 2
     assert info['memory_mb'] == 2000 and info['cpus_online'] == '0-1'
-    assert info['versions'] == {'iperf3': None, 'iproute2': '6.1.0', 'lxc': '5.0.2', 'sockperf': '3.7-no.git'}
+    assert info['versions'] == {'iperf3': None, 'iproute2': '6.1.0', 'lxc': '5.0.2', 'sockperf': '3.7-no.git',
+                                'openvswitch': '3.1.0', 'dpdk': '22.11.11'}
     assert ['iperf3', '--version'] not in calls      # a missing tool is not run
 
 

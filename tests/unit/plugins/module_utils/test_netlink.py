@@ -390,8 +390,9 @@ def test_validators():
 
 
 # --------------------------------------------------------------------------- real netlink
-@pytest.mark.netns
-def test_real_bridge_veth_macvlan_in_fresh_netns():
+@pytest.fixture
+def fresh_netns():
+    """A pyroute2 handle on a new network namespace, removed afterwards."""
     pytest.importorskip('pyroute2')
     from pyroute2 import NetNS, netns
 
@@ -400,36 +401,7 @@ def test_real_bridge_veth_macvlan_in_fresh_netns():
     try:
         ipr = NetNS(ns)
         try:
-            steps = [
-                params(name='kbpt-br0', kind='bridge', mtu=1500),
-                params(name='kbpt-v0', kind='veth', peer='kbpt-v0p', master='kbpt-br0', mtu=1500),
-                # the enslaved end cannot carry a macvlan (EBUSY): use the free end of the pair
-                params(name='kbpt-mv0', kind='macvlan', parent='kbpt-v0p', macvlan_mode='bridge',
-                       address='02:00:00:00:00:10'),
-            ]
-            for step in steps:
-                first = LinkManager(ipr).ensure(step)
-                assert first['changed'] is True, step['name']
-                second = LinkManager(ipr).ensure(step)
-                assert second['changed'] is False, (step['name'], second['actions'])
-                assert second['link'] == first['link']
-            mgr = LinkManager(ipr)
-            assert mgr.read('kbpt-v0')['master'] == 'kbpt-br0'
-            assert mgr.read('kbpt-v0p')['up'] is True
-            mv = mgr.read('kbpt-mv0')
-            assert (mv['kind'], mv['parent'], mv['macvlan_mode'], mv['address'], mv['up']) == \
-                ('macvlan', 'kbpt-v0p', 'bridge', '02:00:00:00:00:10', True)
-
-            modified = LinkManager(ipr).ensure(dict(steps[1], mtu=1400))
-            assert modified['changed'] is True
-            assert LinkManager(ipr).read('kbpt-v0p')['mtu'] == 1400
-
-            for name in ('kbpt-mv0', 'kbpt-v0p', 'kbpt-br0'):
-                gone = LinkManager(ipr).ensure(params(name=name, state='absent'))
-                assert gone['changed'] is True
-            for name in ('kbpt-mv0', 'kbpt-v0', 'kbpt-v0p', 'kbpt-br0'):
-                assert LinkManager(ipr).read(name) is None
-                assert LinkManager(ipr).ensure(params(name=name, state='absent'))['changed'] is False
+            yield ipr
         finally:
             ipr.close()
     finally:
@@ -437,26 +409,50 @@ def test_real_bridge_veth_macvlan_in_fresh_netns():
 
 
 @pytest.mark.netns
-def test_real_veth_with_both_macs_in_fresh_netns():
-    pytest.importorskip('pyroute2')
-    from pyroute2 import NetNS, netns
+def test_real_bridge_veth_macvlan_in_fresh_netns(fresh_netns):
+    ipr = fresh_netns
+    steps = [
+        params(name='kbpt-br0', kind='bridge', mtu=1500),
+        params(name='kbpt-v0', kind='veth', peer='kbpt-v0p', master='kbpt-br0', mtu=1500),
+        # the enslaved end cannot carry a macvlan (EBUSY): use the free end of the pair
+        params(name='kbpt-mv0', kind='macvlan', parent='kbpt-v0p', macvlan_mode='bridge',
+               address='02:00:00:00:00:10'),
+    ]
+    for step in steps:
+        first = LinkManager(ipr).ensure(step)
+        assert first['changed'] is True, step['name']
+        second = LinkManager(ipr).ensure(step)
+        assert second['changed'] is False, (step['name'], second['actions'])
+        assert second['link'] == first['link']
+    mgr = LinkManager(ipr)
+    assert mgr.read('kbpt-v0')['master'] == 'kbpt-br0'
+    assert mgr.read('kbpt-v0p')['up'] is True
+    mv = mgr.read('kbpt-mv0')
+    assert (mv['kind'], mv['parent'], mv['macvlan_mode'], mv['address'], mv['up']) == \
+        ('macvlan', 'kbpt-v0p', 'bridge', '02:00:00:00:00:10', True)
 
-    ns = 'kbpt-ns-%s' % uuid.uuid4().hex[:6]
-    netns.create(ns)
-    try:
-        ipr = NetNS(ns)
-        try:
-            step = params(name='kbpt-xa', kind='veth', peer='kbpt-xb', mtu=1500,
-                          address='02:6b:62:05:00:01', peer_address='02:6b:62:05:00:02')
-            first = LinkManager(ipr).ensure(step)
-            assert first['changed'] is True
-            assert LinkManager(ipr).read('kbpt-xa')['address'] == '02:6b:62:05:00:01'
-            assert LinkManager(ipr).read('kbpt-xb')['address'] == '02:6b:62:05:00:02'
-            assert LinkManager(ipr).read('kbpt-xb')['up'] is True
-            assert LinkManager(ipr).ensure(step)['changed'] is False
-            assert LinkManager(ipr).ensure(params(name='kbpt-xb', state='absent'))['changed'] is True
-            assert LinkManager(ipr).read('kbpt-xa') is None
-        finally:
-            ipr.close()
-    finally:
-        netns.remove(ns)
+    modified = LinkManager(ipr).ensure(dict(steps[1], mtu=1400))
+    assert modified['changed'] is True
+    assert LinkManager(ipr).read('kbpt-v0p')['mtu'] == 1400
+
+    for name in ('kbpt-mv0', 'kbpt-v0p', 'kbpt-br0'):
+        gone = LinkManager(ipr).ensure(params(name=name, state='absent'))
+        assert gone['changed'] is True
+    for name in ('kbpt-mv0', 'kbpt-v0', 'kbpt-v0p', 'kbpt-br0'):
+        assert LinkManager(ipr).read(name) is None
+        assert LinkManager(ipr).ensure(params(name=name, state='absent'))['changed'] is False
+
+
+@pytest.mark.netns
+def test_real_veth_with_both_macs_in_fresh_netns(fresh_netns):
+    ipr = fresh_netns
+    step = params(name='kbpt-xa', kind='veth', peer='kbpt-xb', mtu=1500,
+                  address='02:6b:62:05:00:01', peer_address='02:6b:62:05:00:02')
+    first = LinkManager(ipr).ensure(step)
+    assert first['changed'] is True
+    assert LinkManager(ipr).read('kbpt-xa')['address'] == '02:6b:62:05:00:01'
+    assert LinkManager(ipr).read('kbpt-xb')['address'] == '02:6b:62:05:00:02'
+    assert LinkManager(ipr).read('kbpt-xb')['up'] is True
+    assert LinkManager(ipr).ensure(step)['changed'] is False
+    assert LinkManager(ipr).ensure(params(name='kbpt-xb', state='absent'))['changed'] is True
+    assert LinkManager(ipr).read('kbpt-xa') is None
