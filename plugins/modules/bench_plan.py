@@ -93,7 +93,7 @@ options:
     type: int
     default: 1
   path_repeats:
-    description: Path name -> rounds for that path, instead of O(repeats) (for example C({testpmd: 3})).
+    description: "Path name -> rounds for that path, instead of O(repeats) (for example C({testpmd: 3}))."
     type: dict
     default: {}
   switch_cpus:
