@@ -12,7 +12,8 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema imp
     HEADER_BYTES, RTT_KEYS, bits_per_second,
 )
 
-_ANSI = re.compile(r'\x1b\[[0-9;]*m')
+# CSI escape sequences: colours (sockperf) and the cursor/clear-screen ones (testpmd's stats)
+_ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 
 
 class ParseError(ValueError):

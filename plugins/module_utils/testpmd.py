@@ -38,11 +38,10 @@ from __future__ import annotations
 import math
 import re
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.parsers import strip_ansi
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import PlanError, parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import bits_per_second
 
-# CSI sequences (colours and the cursor/clear-screen ones testpmd prints before every stats block)
-_ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 _BLOCK = 'Port statistics ===================================='
 _NIC_PORT = re.compile(r'#+ NIC statistics for port (\d+)\s+#+')
 _FWD_PORT = re.compile(r'-+ Forward statistics for port (\d+)\s+-+')
@@ -66,10 +65,6 @@ FLOWGEN_FCS = 4
 
 class TestpmdError(ValueError):
     """Bad input of an argv builder or output that cannot be parsed."""
-
-
-def strip_ansi(text):
-    return _ANSI.sub('', text or '')
 
 
 def _counters(lines, names):
