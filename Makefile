@@ -22,6 +22,7 @@ help:
 	@echo "make bench     install everything, run the benchmark on this machine (inventories/local)"
 	@echo "make test      run the whole test suite (unit, icperf, sanity, lint, integration)"
 	@echo "make teardown  remove every container, link and file the benchmark created"
+	@echo "make test-lab  boot 2 QEMU guests (tests/lab/lab.py), run the lab test (LAB_CMD) over SSH, tear down"
 
 $(BUILD)/apt.stamp:
 	@mkdir -p $(BUILD)
@@ -67,6 +68,13 @@ test-lint: deps
 
 test-integration: deps
 	PYTHONPATH=$(CURDIR)/$(COLL_PATH) python -m pytest tests/integration -q -s
+
+.PHONY: test-lab
+# the lab test (benchmark over SSH, kernel OVS, two-host pair, device binding, SR-IOV, teardown);
+# LAB_CMD='bash tests/lab/smoke.sh' only checks that the guests boot and talk
+LAB_CMD ?= python -m pytest tests/lab/test_lab.py -q -rs -s
+test-lab: deps
+	KBYPASS_LAB_RESULTS=$(CURDIR)/$(BUILD)/lab-results $(VENV)/bin/python tests/lab/lab.py run --keep-logs $(BUILD)/lab -- $(LAB_CMD)
 
 clean:
 	rm -rf $(BUILD) $(VENV)

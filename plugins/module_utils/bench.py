@@ -26,9 +26,19 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema imp
 class Spawner:
     """Starts processes and inspects /proc. Unit tests replace it with a recorded one."""
 
-    def start(self, argv, stdout_path, stderr_path):
+    def start(self, argv, stdout_path, stderr_path, detach=False):
+        """detach: in a session of its own, so that it outlives the module (two-host cases)."""
         with open(stdout_path, 'wb') as out, open(stderr_path, 'wb') as err:
-            return subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            return subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                    start_new_session=detach)
+
+    def alive(self, pid):
+        """Whether a process (not a zombie) with this pid exists."""
+        try:
+            with open('/proc/%d/stat' % pid) as handle:
+                return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+        except (OSError, IndexError):
+            return False
 
     def wait(self, proc, timeout):
         """Wait for a process; returns its exit code or None on timeout."""
@@ -63,16 +73,13 @@ class Spawner:
 
     def signal_tree(self, proc, sig):
         """Signal the processes lxc-attach started inside the container (a signal to lxc-attach
-        itself does not reach them), then lxc-attach."""
-        for pid in self.descendants(proc.pid):
+        itself does not reach them), then lxc-attach. proc: a Popen or a pid."""
+        pid = proc if isinstance(proc, int) else proc.pid
+        for child in self.descendants(pid) + [pid]:
             try:
-                os.kill(pid, sig)
+                os.kill(child, sig)
             except OSError:
                 pass
-        try:
-            proc.send_signal(sig)
-        except OSError:
-            pass
 
     def read(self, path):
         try:
@@ -254,6 +261,10 @@ class CaseRunner:
 
     # -- the case --------------------------------------------------------------------------
     def run(self):
+        return self._record(self._run_peers)
+
+    def _record(self, measure):
+        """Write case.json from measure() -> (peers, metrics); a failure is a recorded result."""
         c = self.case
         os.makedirs(self.case_dir, exist_ok=True)
         started = datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
@@ -266,7 +277,7 @@ class CaseRunner:
         }
         record['conditions']['cpus'] = c.get('cpus')
         try:
-            record['peers'], record['metrics'] = self._run_peers()
+            record['peers'], record['metrics'] = measure()
             record['status'] = 'ok'
         except (RuntimeError, OSError, parsers.ParseError, subprocess.SubprocessError) as exc:
             record['error'] = str(exc)
@@ -333,22 +344,9 @@ class CaseRunner:
         text_a = self.sp.read(out_a)
         text_b = self.sp.read(out_b) if out_b else ''
         if tool == 'icperf':
-            _samples_a, sum_a = parsers.parse_icperf(text_a)
-            sides = [('a', sum_a, rc_a, err_a)]
-            sum_b = None
-            if not loop:
-                _samples_b, sum_b = parsers.parse_icperf(text_b)
-                sides.append(('b', sum_b, rc_b, err_b))
-            for name, summ, rc, err in sides:
-                if summ is None or rc not in (0, None) and summ.get('error'):
-                    raise RuntimeError('icperf peer %s exited %s without a usable summary: %s'
-                                       % (name, rc, (summ or {}).get('error') or self.sp.read(err).strip()[-500:]))
-            if loop and c['mode'] == 'tput':
-                # a counts what came back: it is both the sender and the receiver
-                metrics = parsers.icperf_metrics('tput', c['size'], sum_a, sum_a)
-            else:
-                metrics = parsers.icperf_metrics(c['mode'], c['size'], sum_a, sum_b)
-            peers = {'a': sum_a, 'b': sum_b}
+            peers, metrics = self._icperf_results(
+                {'out': text_a, 'rc': rc_a, 'err': self.sp.read(err_a)},
+                None if loop else {'out': text_b, 'rc': rc_b, 'err': self.sp.read(err_b)})
         elif tool == 'testpmd':
             peers, metrics = self._testpmd_results(text_a, text_b, rc_a, err_a)
         else:
@@ -363,4 +361,106 @@ class CaseRunner:
             metrics = parsers.sockperf_metrics(c['mode'], c['size'], client, server)
             peers = {'a': client, 'b': server}
         metrics.update(cpu)
+        return peers, metrics
+
+    def _icperf_results(self, side_a, side_b):
+        """Peers' summaries and the case's metrics from icperf's outputs: side_* = {out, rc, err}
+        (texts); side_b None in a loop (a both sends and counts what came back)."""
+        c = self.case
+        _samples_a, sum_a = parsers.parse_icperf(side_a['out'])
+        sides = [('a', sum_a, side_a)]
+        sum_b = None
+        if side_b is not None:
+            _samples_b, sum_b = parsers.parse_icperf(side_b['out'])
+            sides.append(('b', sum_b, side_b))
+        for name, summ, side in sides:
+            if summ is None or side['rc'] not in (0, None) and summ.get('error'):
+                raise RuntimeError('icperf peer %s exited %s without a usable summary: %s'
+                                   % (name, side['rc'], (summ or {}).get('error') or side['err'].strip()[-500:]))
+        if side_b is None and c['mode'] == 'tput':
+            metrics = parsers.icperf_metrics('tput', c['size'], sum_a, sum_a)
+        else:
+            metrics = parsers.icperf_metrics(c['mode'], c['size'], sum_a, sum_b)
+        return {'a': sum_a, 'b': sum_b}, metrics
+
+    # -- two-host cases: b on its host, a on another; three calls, in this order -------------
+    # start_receiver (b's host) -> run_sender (a's host) -> finish_receiver (b's host, with what
+    # run_sender returned): case.json is written there, with a's figures and CPU time.
+    def _state_file(self):
+        return os.path.join(self.case_dir, 'b.state.json')
+
+    def start_receiver(self):
+        """Start b's icperf detached (it outlives this call) and wait until it takes traffic.
+        Never raises for the case's own failure: the error is kept for finish_receiver."""
+        os.makedirs(self.case_dir, exist_ok=True)
+        state = {'pid': None, 'cpu_ns': None, 't0': self.sp.now(), 'error': None}
+        try:
+            init_b = self._init_pid(self.b['name'])
+            state['cpu_ns'] = self._cpu_ns(self.b['name'])
+            out_b, err_b = self._path('b.jsonl'), self._path('b.stderr')
+            proc = self.sp.start(self._attach(self.b['name'], self._argv('b')), out_b, err_b, detach=True)
+            state['pid'] = proc.pid
+            if not self._wait_ready(init_b, proc, out_b, err_b):
+                self.sp.signal_tree(proc, signal.SIGKILL)
+                raise RuntimeError('icperf on %s was not ready within %.0f s: %s'
+                                   % (self.b['name'], self.ready_timeout, self.sp.read(err_b).strip()[-500:]))
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            state['error'] = str(exc)
+        with open(self._state_file(), 'w') as handle:
+            json.dump(state, handle)
+        return state
+
+    def run_sender(self):
+        """Run a's icperf to its end; returns its outputs and CPU share for finish_receiver."""
+        c = self.case
+        os.makedirs(self.case_dir, exist_ok=True)
+        side = {'out': '', 'err': '', 'rc': None, 'cpu_pct': None, 'error': None}
+        try:
+            self._init_pid(self.a['name'])
+            cpu0 = self._cpu_ns(self.a['name'])
+            t0 = self.sp.now()
+            out_a, err_a = self._path('a.jsonl'), self._path('a.stderr')
+            proc = self.sp.start(self._attach(self.a['name'], self._argv('a')), out_a, err_a)
+            side['rc'] = self.sp.wait(proc, c['duration_s'] + 30)
+            if side['rc'] is None:
+                self.sp.signal_tree(proc, signal.SIGINT)
+                self.sp.wait(proc, 5)
+            after = self._cpu_ns(self.a['name'])
+            if cpu0 is not None and after is not None:
+                side['cpu_pct'] = round(100.0 * (after - cpu0) / 1e9 / max(self.sp.now() - t0, 1e-9), 1)
+            side['out'], side['err'] = self.sp.read(out_a), self.sp.read(err_a)[-2000:]
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+            side['error'] = str(exc)
+        return side
+
+    def finish_receiver(self, sender):
+        """Wait for b's end, then write case.json from both sides' outputs."""
+        return self._record(lambda: self._finish_cross(sender or {}))
+
+    def _finish_cross(self, sender):
+        c = self.case
+        with open(self._state_file()) as handle:
+            state = json.load(handle)
+        pid = state.get('pid')
+        if pid:
+            deadline = self.sp.now() + c['duration_s'] + 15
+            while self.sp.alive(pid) and self.sp.now() < deadline:
+                self.sp.sleep(0.2)
+            if self.sp.alive(pid):
+                self.sp.signal_tree(pid, signal.SIGKILL)
+        self._path('b.jsonl')
+        self._path('b.stderr')
+        for error in (state.get('error'), sender.get('error')):
+            if error:
+                raise RuntimeError(error)
+        cpu_b = self._cpu_ns(self.b['name'])
+        peers, metrics = self._icperf_results(
+            {'out': sender.get('out') or '', 'rc': sender.get('rc'), 'err': sender.get('err') or ''},
+            {'out': self.sp.read(os.path.join(self.case_dir, 'b.jsonl')), 'rc': None,
+             'err': self.sp.read(os.path.join(self.case_dir, 'b.stderr'))})
+        if sender.get('cpu_pct') is not None:
+            metrics['cpu_a_pct'] = sender['cpu_pct']
+        if state.get('cpu_ns') is not None and cpu_b is not None:
+            metrics['cpu_b_pct'] = round(100.0 * (cpu_b - state['cpu_ns']) / 1e9
+                                         / max(self.sp.now() - state['t0'], 1e-9), 1)
         return peers, metrics

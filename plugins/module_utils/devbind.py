@@ -172,15 +172,7 @@ class DeviceBinder(RootedFiles):
         return out
 
     def read_state_file(self):
-        text = self._read(self.state_file)
-        if not text:
-            return {}
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise DevbindError('%s is not valid JSON; fix or delete it (it only records the drivers '
-                               'devices had before they were bound)' % self.state_file)
-        return data if isinstance(data, dict) else {}
+        return self._read_record(self.state_file, 'it only records the drivers devices had before they were bound')
 
     def state(self, driver, netdevs):
         return {'driver': driver, 'netdevs': netdevs}

@@ -15,7 +15,9 @@ __metaclass__ = type
 import errno
 import re
 
-KINDS = ('bridge', 'veth', 'macvlan')
+# device: an existing NIC (physical or any kind), never created nor deleted: its up, mtu, master
+# and address are managed (a bridge's uplink, a macvlans' parent)
+KINDS = ('bridge', 'veth', 'macvlan', 'device')
 MACVLAN_MODES = ('bridge', 'private', 'vepa', 'passthru')
 # kernel values of IFLA_MACVLAN_MODE (pyroute2 0.7 may hand back the number)
 MACVLAN_MODE_NAMES = {1: 'private', 2: 'vepa', 4: 'bridge', 8: 'passthru', 16: 'source'}
@@ -198,6 +200,9 @@ class LinkManager(object):
         return peer['address'] if peer else None
 
     def _ensure_absent(self, name, before, kind):
+        if kind == 'device':
+            raise LinkError('kind=device names an existing NIC, which this module never deletes; to release %s '
+                            'from its bridge use state=present with master=""' % name)
         if before is None:
             return None
         if kind and before['kind'] != kind:
@@ -255,7 +260,11 @@ class LinkManager(object):
         up = params.get('up', True)
         up = True if up is None else up
 
-        if before is not None and before['kind'] != kind:
+        if kind == 'device':
+            if before is None:
+                raise LinkError('link %s does not exist; kind=device manages an existing NIC and never creates '
+                                'one: fix the name (see ip link)' % name)
+        elif before is not None and before['kind'] != kind:
             raise LinkError('a link named %s already exists with kind %s, not %s; delete it first '
                             '(state=absent) or pick another name'
                             % (name, before['kind'] or 'none (physical device)', kind))

@@ -235,9 +235,11 @@ def dpdk_device(path, peer, name, mac):
     return None
 
 
-def path_network(path):
+def path_network(path, host_index=0):
     """Addresses, MACs (and DPDK devices) of the two containers of a path (deterministic).
 
+    host_index: the host's position in the inventory group; hosts whose paths share a link (two-host
+    cases) thus never share an address or a MAC. Host 0: a = .1, b = .2; host 1: .3, .4; ...
     ready: what the receiving peer prints on stderr once the other side may start (icperf's DPDK
     backend: 'link up'; a memif server's link comes up only when the client connects: 'started').
     """
@@ -246,8 +248,8 @@ def path_network(path):
     net = {'prefix': 24, 'socket_dir': socket_dir(path)}
     for peer, host in (('a', 1), ('b', 2)):
         name = '%s%s-%s' % (CONTAINER_PREFIX, short, peer)
-        mac = '02:6b:62:%02x:00:%02x' % (index, host)
-        net[peer] = {'name': name, 'ip': '%s.%d.%d' % (ADDRESS_BLOCK, index, host), 'mac': mac}
+        mac = '02:6b:62:%02x:%02x:%02x' % (index, host_index, host)
+        net[peer] = {'name': name, 'ip': '%s.%d.%d' % (ADDRESS_BLOCK, index, 2 * host_index + host), 'mac': mac}
         if DATA_PATHS[path]['kind'] == 'dpdk':
             net[peer]['vdev'] = dpdk_device(path, peer, name, mac)
             net[peer]['ready'] = 'started' if path == 'memif' and peer == 'b' else 'link up'
@@ -275,9 +277,9 @@ def path_mounts(path):
     return mounts
 
 
-def path_containers(path, cpus, container_config=None, template='busybox', template_options=None):
+def path_containers(path, cpus, container_config=None, template='busybox', template_options=None, host_index=0):
     """The two containers of a path, in the form the path roles' attach entry point takes."""
-    net = path_network(path)
+    net = path_network(path, host_index)
     out = []
     for peer in ('a', 'b'):
         config = dict(container_config or {})
@@ -293,13 +295,69 @@ def path_containers(path, cpus, container_config=None, template='busybox', templ
     return out
 
 
+# The variable naming the host NIC a kernel path is joined to (the macvlans' parent, the OVS
+# bridge's uplink port): empty = the path stays inside the host. Two-host cases need it on both
+# hosts. (linux_bridge has no uplink yet.)
+UPLINK_VARS = {'macvlan': 'macvlan_parent', 'ovs': 'ovs_uplink'}
+# at most this many hosts share one path's /24 (two addresses each)
+MAX_HOSTS = 127
+
+
 def check_parents(parents, paths, host_links):
-    """A lower link named for a path (e.g. macvlan_parent) must exist on the host."""
+    """A host link named for a path (macvlan_parent, ovs_uplink) must exist."""
     for path, parent in sorted((parents or {}).items()):
         if path in paths and parent and parent not in host_links:
-            raise PlanError("%s_parent: link %r does not exist on this host; set %s_parent to one of: %s, "
-                            "or leave it empty to let the role create a veth pair"
-                            % (path, parent, path, ', '.join(sorted(host_links)) or 'none'))
+            var = UPLINK_VARS.get(path, '%s_parent' % path)
+            raise PlanError("%s: link %r does not exist on this host; set %s to one of: %s, "
+                            "or leave it empty to keep the path inside the host"
+                            % (var, parent, var, ', '.join(sorted(host_links)) or 'none'))
+
+
+def check_cross(params, paths):
+    """Two-host pairs (benchmark_cross_pairs) and their paths (benchmark_cross_paths).
+
+    Returns (host_index, [peer host names this host sends to]). The pairs are checked on every
+    host, so a typo stops the run on all of them before anything changes.
+    """
+    hosts = list(params.get('hosts') or [])
+    host = params.get('host')
+    if len(hosts) > MAX_HOSTS:
+        raise PlanError('the inventory group has %d hosts; at most %d can share the address plan'
+                        % (len(hosts), MAX_HOSTS))
+    index = hosts.index(host) if host in hosts else 0
+    pairs = params.get('cross_pairs') or []
+    cross_paths = list(params.get('cross_paths') or [])
+    if not isinstance(pairs, list):
+        raise PlanError('benchmark_cross_pairs must be a list of {a: host, b: host}, e.g. [{a: lab1, b: lab2}]')
+    peers, mine = [], False
+    for pair in pairs:
+        if not isinstance(pair, dict) or set(pair) != set(('a', 'b')):
+            raise PlanError('benchmark_cross_pairs: %r must be a mapping with exactly the keys a (the sending '
+                            "host) and b (the receiving host), e.g. {a: lab1, b: lab2}" % (pair,))
+        for side in ('a', 'b'):
+            if pair[side] not in hosts:
+                raise PlanError('benchmark_cross_pairs: host %r (%s) is not in the play; hosts: %s'
+                                % (pair[side], side, ', '.join(hosts) or 'none'))
+        if pair['a'] == pair['b']:
+            raise PlanError('benchmark_cross_pairs: %r pairs a host with itself; one-host cases need no pair' % (pair,))
+        mine = mine or host in (pair['a'], pair['b'])
+        if pair['a'] == host and pair['b'] not in peers:
+            peers.append(pair['b'])
+    if pairs and not cross_paths:
+        raise PlanError('benchmark_cross_pairs is set but benchmark_cross_paths is empty; list the paths to '
+                        'run between the hosts, from: %s' % ', '.join(UPLINK_VARS))
+    for path in cross_paths:
+        if path not in UPLINK_VARS:
+            raise PlanError('benchmark_cross_paths: %r cannot join two hosts; allowed: %s'
+                            % (path, ', '.join(UPLINK_VARS)))
+        if mine and path not in paths:
+            raise PlanError('benchmark_cross_paths: %r is not in benchmark_paths (%s) of %s'
+                            % (path, ', '.join(paths), host))
+        if mine and not (params.get('parents') or {}).get(path):
+            raise PlanError('benchmark_cross_paths: %s joins two hosts only through a NIC of each: set %s '
+                            '(on %s) to the NIC that links the hosts'
+                            % (path, UPLINK_VARS[path], host))
+    return index, peers
 
 
 def make_plan(params, host_cpus, mtus=None, host_links=None):
@@ -355,6 +413,8 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
         path_repeats[path] = _positive_ints([count], 'benchmark_path_repeats[%s]' % path, MAX_REPEATS)[0]
     if host_links is not None:
         check_parents(params.get('parents'), paths, host_links)
+    host_index, cross_peers = check_cross(params, paths)
+    hosts = list(params.get('hosts') or [])
     pool = _cpu_pool(host_cpus, wanted)
     reserve = params.get('reserve_housekeeping', True)
     cpu = plan_cpus(host_cpus, wanted, ('a', 'b'), cpp, reserve)
@@ -368,7 +428,7 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
         mtu = int(mtus.get(path, 1500))
         sizes = _sizes(params.get('sizes') or [64], 'benchmark_sizes', mtu, path)
         lat_sizes = _sizes(params.get('lat_sizes') or [64], 'benchmark_lat_sizes', mtu, path)
-        net = path_network(path)
+        net = path_network(path, host_index)
         pp = path_plans[path]
         kind = DATA_PATHS[path]['kind']
         path_backends = backends if kind == 'kernel' else [DPDK_BACKEND]
@@ -409,6 +469,10 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
                                           case['repeat'])
                 case['touch'] = touch and tool == 'icperf'
                 cases.append(case)
+    cross_cases = []
+    for peer in cross_peers:
+        cross_cases += plan_cross_cases(params, peer, hosts.index(peer), host_index, backends, modes, rates, bursts,
+                                        lat_rates, lat_bursts, mtus, path_plans, duration, warmup)
     seen = set()
     unique = []
     for case in cases:
@@ -423,11 +487,43 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
         dpdk = DATA_PATHS[p]['kind'] == 'dpdk'
         containers[p] = path_containers(p, path_plans[p]['cpus'], params.get('container_config'),
                                         'busybox' if dpdk else template,
-                                        [] if dpdk else params.get('template_options'))
-    return {'cases': unique, 'cpu_plan': cpu, 'path_plans': path_plans, 'paths': paths, 'containers': containers,
+                                        [] if dpdk else params.get('template_options'), host_index)
+    return {'cases': unique, 'cross_cases': cross_cases, 'host_index': host_index,
+            'cpu_plan': cpu, 'path_plans': path_plans, 'paths': paths, 'containers': containers,
             'dpdk_paths': [p for p in paths if DATA_PATHS[p]['kind'] == 'dpdk'],
-            'all_containers': dict((p, path_containers(p, None)) for p in DATA_PATHS),
+            'all_containers': dict((p, path_containers(p, None, host_index=host_index)) for p in DATA_PATHS),
             'all_path_plans': dict((p, dict(plan_path_cpus(p, pool, cpp, switch_cpus, topology, reserve),
                                             socket_dir=socket_dir(p))) for p in DATA_PATHS),
             'known_paths': list(DATA_PATHS),
             'payload_bytes_min': MIN_FRAME - HEADER_BYTES}
+
+
+def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rates, bursts, lat_rates, lat_bursts,
+                     mtus, path_plans, duration, warmup):
+    """icperf cases from this host's container a to container b of host `peer` over each of
+    benchmark_cross_paths (kernel paths joined by a NIC of each host). Both hosts must run the
+    path; b's address and MAC follow from the peer's index as its own plan computes them."""
+    cases = []
+    host = params.get('host')
+    for path in params.get('cross_paths') or []:
+        mtu = int(mtus.get(path, 1500))
+        sizes = _sizes(params.get('sizes') or [64], 'benchmark_sizes', mtu, path)
+        lat_sizes = _sizes(params.get('lat_sizes') or [64], 'benchmark_lat_sizes', mtu, path)
+        net = path_network(path, host_index)
+        net['b'] = path_network(path, peer_index)['b']
+        pp = path_plans[path]
+        runs = []
+        if 'tput' in modes:
+            runs += [(b, 'tput', s, r, u) for b in backends for s in sizes for r in rates for u in bursts]
+        if 'lat' in modes:
+            runs += [(b, 'lat', s, r, u) for b in backends for s in lat_sizes for r in lat_rates for u in lat_bursts]
+        for backend, mode, size, rate, burst in runs:
+            case = {'path': path, 'tool': 'icperf', 'backend': backend, 'mode': mode, 'size': size,
+                    'rate_pps': rate, 'burst': burst, 'duration_s': duration, 'warmup_s': warmup,
+                    'touch': bool(params.get('touch', False)), 'topology': 'pair', 'cpus': pp['cpus'],
+                    'cores_shared': pp['cores_shared'], 'oversubscribed': pp['oversubscribed'],
+                    'repeat': None, 'peer_host': peer, 'hosts': {'a': host, 'b': peer}, 'network': net}
+            case['case_id'] = case_id(path, 'icperf', backend, mode, size, rate, burst, case['touch'],
+                                      peer_host=peer)
+            cases.append(case)
+    return cases

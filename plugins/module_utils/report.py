@@ -199,7 +199,7 @@ BOOL_COLUMNS = ('touch', 'cores_shared', 'oversubscribed')
 
 _CASE_ID = re.compile(r'^(?P<path>[^.]+)\.(?P<tool>[^.]+)\.(?P<backend>[^.]+)\.(?P<mode>[^.]+)'
                       r'\.s(?P<size>\d+)\.r(?P<rate>max|\d+)\.b(?P<burst>\d+)(?P<touch>\.touch)?'
-                      r'(?:\.rep(?P<repeat>\d+))?$')
+                      r'(?:\.to-(?P<peer>[A-Za-z0-9_.-]+?))?(?:\.rep(?P<repeat>\d+))?$')
 _METRIC_ORDER = dict((name, index) for index, name in enumerate(METRICS))
 
 
@@ -246,7 +246,8 @@ def parse_case_id(text):
             'mode': match.group('mode'), 'size': int(match.group('size')),
             'rate_pps': 0 if rate == 'max' else int(rate), 'burst': int(match.group('burst')),
             'touch': bool(match.group('touch')),
-            'repeat': int(match.group('repeat')) if match.group('repeat') else None}
+            'repeat': int(match.group('repeat')) if match.group('repeat') else None,
+            'peer_host': match.group('peer')}
 
 
 def _as_int(value):
@@ -494,6 +495,9 @@ def cases_of(df):
                         if column not in ('metric', 'value', 'unit'))
             case['metrics'] = {}
             case['flagged'] = bool(case.get('cores_shared')) or bool(case.get('oversubscribed'))
+            if case.get('peer_host'):
+                # a two-host case: its own row in every table, never merged with one host's
+                case['host'] = '%s -> %s' % (case['host'], case['peer_host'])
             cases[key] = case
             order.append(key)
         value = _py(record['value'])

@@ -41,7 +41,7 @@ RTT_KEYS = ('min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max')
 
 CONDITION_COLUMNS = (
     'path', 'tool', 'backend', 'mode', 'size', 'rate_pps', 'burst', 'duration_s', 'warmup_s',
-    'touch', 'topology', 'cores_shared', 'oversubscribed', 'repeat',
+    'touch', 'topology', 'cores_shared', 'oversubscribed', 'repeat', 'peer_host',
 )
 
 CSV_COLUMNS = (('run_id', 'host', 'case_id') + CONDITION_COLUMNS
@@ -53,13 +53,16 @@ PLAN_FILE = 'plan.json'
 RUN_FILE = 'run.json'
 
 
-def case_id(path, tool, backend, mode, size, rate_pps, burst, touch=False, repeat=None):
+def case_id(path, tool, backend, mode, size, rate_pps, burst, touch=False, repeat=None, peer_host=None):
     """Stable, readable id of a case, derived from its parameters only (repeat: the round of a
-    case run several times, 1..N, None when it runs once)."""
+    case run several times, 1..N, None when it runs once; peer_host: the inventory name of the
+    host whose container receives, for a two-host case)."""
     rate = 'max' if not rate_pps else str(int(rate_pps))
     cid = '%s.%s.%s.%s.s%d.r%s.b%d' % (path, tool, backend, mode, int(size), rate, int(burst))
     if touch:
         cid += '.touch'
+    if peer_host:
+        cid += '.to-%s' % peer_host
     return cid + ('.rep%d' % int(repeat) if repeat else '')
 
 

@@ -7,6 +7,8 @@ a command runner that reports a missing program instead of failing the module.""
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
+import json
+
 
 def write_file(path, text):
     """Write ``text`` to ``path`` (a sysfs attribute: in one write(2)) or a configuration file."""
@@ -56,6 +58,18 @@ class RootedFiles(object):
         except (AttributeError, ValueError):
             return default
 
+    def _read_record(self, path, what):
+        """A JSON object this collection wrote earlier (what a host had before it changed it);
+        {} when there is none. ``what`` says what the file records, for the error message."""
+        text = self._read(path)
+        if not text:
+            return {}
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise self.error('%s is not valid JSON; fix it, or delete it (%s)' % (path, what))
+        return data if isinstance(data, dict) else {}
+
     def _write_raw(self, path, text):
         (self.writer or write_file)(self.path(path), text)
 
@@ -65,13 +79,18 @@ class RootedFiles(object):
         return self.run_command(argv)
 
 
-def exit_with_manager(module, manager, errors):
-    """The end of a thin module: run manager.ensure(), fail with the error's message (and its
-    ``result`` dict, when it has one) on one of ``errors``, drop the diff unless asked, exit."""
+def exit_with_manager(module, manager, errors, failed=None):
+    """The end of a thin module: run manager.ensure(), fail with the error's message (its
+    ``result`` dict, when it has one, and what ``failed()`` returns: the object named) on one of
+    ``errors``, pass the result's ``warnings`` to module.warn, drop the diff unless asked, exit."""
     try:
         result = manager.ensure()
     except errors as exc:
-        module.fail_json(msg=str(exc), **getattr(exc, 'result', {}))
+        extra = dict(failed() if failed else {})
+        extra.update(getattr(exc, 'result', None) or {})
+        module.fail_json(msg=str(exc), **extra)
+    for warning in result.pop('warnings', None) or []:
+        module.warn(warning)
     if not module._diff:
         result.pop('diff', None)
     module.exit_json(**result)

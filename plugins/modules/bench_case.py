@@ -51,6 +51,19 @@ options:
     description: UDP port the peers use.
     type: int
     default: 9000
+  side:
+    description:
+      - V(both) runs a one-host case (both containers on this host).
+      - A two-host case (one of the C(cross_cases) of M(kbypass.testbed.bench_plan)) takes three calls, in
+        this order, each on the host of the container it names. V(b_start) starts B detached and waits
+        until it takes traffic. V(a) runs A to its end and returns its output in RV(sender). V(b_finish)
+        waits for B's end and writes C(case.json) from both sides; O(sender) is what V(a) returned.
+    type: str
+    choices: [both, b_start, a, b_finish]
+    default: both
+  sender:
+    description: With O(side=b_finish), the RV(sender) result of the O(side=a) call.
+    type: dict
 attributes:
   check_mode:
     support: full
@@ -99,6 +112,10 @@ files:
   returned: always
   type: list
   elements: str
+sender:
+  description: With O(side=a), A's output (out, err, rc, cpu_pct, error), for the O(side=b_finish) call.
+  returned: when side is a
+  type: dict
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -116,6 +133,8 @@ def main():
             sockperf=dict(type='str', default='/usr/local/bin/sockperf'),
             lxcpath=dict(type='path', default='/var/lib/lxc'),
             port=dict(type='int', default=9000),
+            side=dict(type='str', default='both', choices=['both', 'b_start', 'a', 'b_finish']),
+            sender=dict(type='dict'),
         ),
         supports_check_mode=True,
     )
@@ -128,7 +147,16 @@ def main():
                          metrics={}, headline='skipped (check mode)', files=[])
     runner = CaseRunner(p['case'], p['run_dir'], p['run_id'], p['host'], icperf=p['icperf'],
                         sockperf=p['sockperf'], lxcpath=p['lxcpath'], port=p['port'])
-    record = runner.run()
+    if p['side'] == 'b_start':
+        state = runner.start_receiver()
+        module.exit_json(changed=True, case_id=p['case']['case_id'], status='failed' if state['error'] else 'started',
+                         error=state['error'] or '', metrics={}, headline='receiver started', files=[])
+    if p['side'] == 'a':
+        sender = runner.run_sender()
+        module.exit_json(changed=True, case_id=p['case']['case_id'], status='failed' if sender['error'] else 'sent',
+                         error=sender['error'] or '', metrics={}, headline='sender done', files=runner.files,
+                         sender=sender)
+    record = runner.finish_receiver(p['sender']) if p['side'] == 'b_finish' else runner.run()
     module.exit_json(changed=True, case_id=record['case_id'], status=record['status'],
                      error=record['error'] or '', metrics=record['metrics'], headline=record['headline'],
                      files=record['files'])

@@ -141,16 +141,41 @@ options:
     type: list
     elements: str
     default: []
-  parents:
-    description:
-      - Path name -> lower link that must exist on the host (for example C(macvlan) -> the value of C(macvlan_parent)).
-      - An empty value is not checked (the path role creates its own link).
-    type: dict
-    default: {}
   mtus:
     description: MTU of each path's links (path name -> MTU); 1500 when not given.
     type: dict
     default: {}
+  parents:
+    description:
+      - Path name -> the host NIC the path is joined to (C(macvlan_parent), C(ovs_uplink)); it must
+        exist on the host. Empty values keep a path inside the host.
+    type: dict
+    default: {}
+  host:
+    description: Inventory name of this host.
+    type: str
+    default: ''
+  hosts:
+    description:
+      - Inventory names of every host of the benchmark, in inventory order. A host's position gives its
+        containers their addresses and MACs, so that hosts joined by a link never share one.
+    type: list
+    elements: str
+    default: []
+  cross_pairs:
+    description:
+      - Two-host cases, as a list of C({a, b}) inventory names; container A of host C(a) sends to container
+        B of host C(b) over each of O(cross_paths).
+    type: list
+    elements: dict
+    default: []
+  cross_paths:
+    description:
+      - Kernel paths run between the hosts of O(cross_pairs) (macvlan, ovs); each needs its NIC in
+        O(parents) on both hosts.
+    type: list
+    elements: str
+    default: []
 attributes:
   check_mode:
     support: full
@@ -195,6 +220,15 @@ parameters:
   description: The inputs as validated and converted (C(benchmark_) prefixed names), for the run metadata.
   returned: success
   type: dict
+cross_cases:
+  description: The two-host cases this host sends in (run with M(kbypass.testbed.bench_case) and its C(side) option).
+  returned: success
+  type: list
+  elements: dict
+host_index:
+  description: Position of this host in O(hosts) (0 when it is not listed).
+  returned: success
+  type: int
 payload_bytes_min:
   description: UDP payload of the smallest frame.
   returned: success
@@ -239,6 +273,10 @@ def main():
             template_options=dict(type='list', elements='str', default=[]),
             mtus=dict(type='dict', default={}),
             parents=dict(type='dict', default={}),
+            host=dict(type='str', default=''),
+            hosts=dict(type='list', elements='str', default=[]),
+            cross_pairs=dict(type='list', elements='dict', default=[]),
+            cross_paths=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -249,7 +287,7 @@ def main():
     except PlanError as exc:
         module.fail_json(msg=str(exc))
     parameters = dict(('benchmark_' + k, v) for k, v in module.params.items()
-                      if k not in ('container_config', 'mtus', 'parents'))
+                      if k not in ('container_config', 'mtus', 'parents', 'host', 'hosts'))
     module.exit_json(changed=False, host_cpus=format_cpu_list(host_cpus), parameters=parameters, **plan)
 
 

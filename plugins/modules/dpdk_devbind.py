@@ -116,7 +116,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.devbind import (
     DeviceBinder, DevbindError)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
 
 
 def main():
@@ -130,15 +130,7 @@ def main():
     )
     binder = DeviceBinder(module.params['device'], module.params['driver'], force=module.params['force'],
                           run_command=command_runner(module), check_mode=module.check_mode)
-    try:
-        result = binder.ensure()
-    except DevbindError as exc:
-        module.fail_json(msg=str(exc), device=binder.address or module.params['device'])
-    for warning in result.pop('warnings'):
-        module.warn(warning)
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    exit_with_manager(module, binder, DevbindError, lambda: dict(device=binder.address or module.params['device']))
 
 
 if __name__ == '__main__':

@@ -32,8 +32,10 @@ options:
       - Link type. Required with O(state=present).
       - With O(state=absent) it is optional; when given, a link of that name but another kind is
         not deleted (the module fails instead).
+      - V(device) is an existing NIC of any kind (a bridge's uplink, a macvlans' parent). It is never
+        created nor deleted; its O(up), O(mtu), O(master) and O(address) are managed.
     type: str
-    choices: [bridge, veth, macvlan]
+    choices: [bridge, veth, macvlan, device]
   state:
     description:
       - Whether the link should exist.

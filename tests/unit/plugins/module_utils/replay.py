@@ -34,8 +34,8 @@ class RecordingSpawner(Spawner):
             self.events.append({'kind': 'read', 'argv': [path], 'rc': 0, 'out': text, 'err': ''})
         return text
 
-    def start(self, argv, stdout_path, stderr_path):
-        proc = super().start(argv, stdout_path, stderr_path)
+    def start(self, argv, stdout_path, stderr_path, detach=False):
+        proc = super().start(argv, stdout_path, stderr_path, detach)
         self.events.append({'kind': 'start', 'argv': list(argv), 'stdout_path': stdout_path,
                             'stderr_path': stderr_path, 'proc': proc})
         return proc
@@ -91,7 +91,7 @@ class ReplaySpawner(Spawner):
         event = self._find('run', argv)
         return event['rc'], event['out'], event['err']
 
-    def start(self, argv, stdout_path, stderr_path):
+    def start(self, argv, stdout_path, stderr_path, detach=False):
         event = self._find('start', argv)
         with open(stdout_path, 'w') as handle:
             handle.write(event['out'])
@@ -104,6 +104,9 @@ class ReplaySpawner(Spawner):
 
     def signal_tree(self, proc, sig):
         pass
+
+    def alive(self, pid):
+        return False
 
     def read(self, path):
         if path.startswith('/proc/'):

@@ -66,3 +66,39 @@ def test_receiver_that_never_opens_its_socket_fails_the_case(tmp_path):
     runner = CaseRunner(rec['case'], str(tmp_path), 'run1', 'lab1', spawner=spawner, ready_timeout=2)
     record = runner.run()
     assert record['status'] == 'failed' and 'was not ready within 2 s' in record['error']
+
+
+@pytest.mark.parametrize('name', ['linux_bridge.icperf.udp.tput.s64.rmax.b32', 'linux_bridge.icperf.udp.lat.s64.r1000.b4'])
+def test_two_host_case_in_three_steps_gives_the_one_host_metrics(name, tmp_path):
+    """The same recorded commands, split as a two-host case runs them: b starts detached on its
+    host, a runs on its host, b finishes with a's output and writes case.json."""
+    rec = load([p for p in FIXTURES if os.path.basename(p) == name + '.json'][0])
+    case = dict(rec['case'], peer_host='lab2', hosts={'a': 'lab1', 'b': 'lab2'})
+    spawner = ReplaySpawner(rec['events'])
+    host_a, host_b = str(tmp_path / 'lab1'), str(tmp_path / 'lab2')
+    state = CaseRunner(case, host_b, 'run1', 'lab1', spawner=spawner).start_receiver()
+    assert state['error'] is None and state['pid'] == 4242
+    sender = CaseRunner(case, host_a, 'run1', 'lab1', spawner=spawner).run_sender()
+    assert sender['error'] is None and sender['rc'] == 0 and sender['out']
+    assert sorted(os.listdir(os.path.join(host_a, case['case_id']))) == ['a.jsonl', 'a.stderr']
+    json.loads(json.dumps(sender))   # it travels through Ansible
+    record = CaseRunner(case, host_b, 'run1', 'lab1', spawner=spawner).finish_receiver(sender)
+    assert record['status'] == 'ok', record['error']
+    recorded = dict((k, v) for k, v in rec['record']['metrics'].items() if not k.startswith('cpu_'))
+    assert dict((k, v) for k, v in record['metrics'].items() if not k.startswith('cpu_')) == pytest.approx(recorded)
+    assert 'cpu_a_pct' in record['metrics'] and 'cpu_b_pct' in record['metrics']
+    written = load(os.path.join(host_b, case['case_id'], 'case.json'))
+    assert written['host'] == 'lab1' and written['conditions']['peer_host'] == 'lab2'
+    assert sorted(os.path.basename(f) for f in record['files']) == ['b.jsonl', 'b.stderr', 'case.json']
+    assert len(spawner.used) == len(rec['events'])
+
+
+def test_two_host_case_whose_sender_did_not_run_is_a_recorded_failure(tmp_path):
+    rec = load([p for p in FIXTURES if 'icperf.udp.tput' in p][0])
+    case = dict(rec['case'], peer_host='lab2', hosts={'a': 'lab1', 'b': 'lab2'})
+    spawner = ReplaySpawner(rec['events'])
+    CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).start_receiver()
+    record = CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).finish_receiver(
+        {'error': 'the sending host lab1 did not run its side'})
+    assert record['status'] == 'failed' and 'lab1 did not run its side' in record['error']
+    assert load(os.path.join(str(tmp_path), case['case_id'], 'case.json'))['status'] == 'failed'

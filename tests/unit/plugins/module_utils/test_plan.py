@@ -191,3 +191,59 @@ def test_bad_repeats(params, message):
     with pytest.raises(P.PlanError) as err:
         P.make_plan(dict(BASE, **params), [0, 1])
     assert message in str(err.value)
+
+
+CROSS = dict(BASE, paths=['macvlan', 'ovs'], sizes=[64], hosts=['lab1', 'lab2'], cross_pairs=[{'a': 'lab1', 'b': 'lab2'}],
+             cross_paths=['ovs', 'macvlan'], parents={'macvlan': 'data0', 'ovs': 'data0'})
+
+
+def test_hosts_get_their_own_addresses_and_macs():
+    one = P.make_plan(dict(CROSS, host='lab1'), [0, 1])
+    two = P.make_plan(dict(CROSS, host='lab2'), [0, 1])
+    assert (one['host_index'], two['host_index']) == (0, 1)
+    nets = [p['cases'][0]['network'] for p in (one, two)]
+    assert [(n['a']['ip'], n['b']['ip']) for n in nets] == [('198.18.2.1', '198.18.2.2'), ('198.18.2.3', '198.18.2.4')]
+    assert nets[1]['a']['mac'] == '02:6b:62:02:01:01' and nets[0]['b']['mac'] == '02:6b:62:02:00:02'
+    assert two['containers']['macvlan'][1]['ip'] == '198.18.2.4'
+    # the single-host plan is unchanged
+    assert P.make_plan(BASE, [0, 1])['cases'][0]['network']['a']['mac'] == '02:6b:62:01:00:01'
+
+
+def test_two_host_cases_are_planned_on_the_sending_host():
+    one = P.make_plan(dict(CROSS, host='lab1'), [0, 1])
+    two = P.make_plan(dict(CROSS, host='lab2'), [0, 1])
+    assert two['cross_cases'] == []
+    ids = [c['case_id'] for c in one['cross_cases']]
+    assert ids == ['ovs.icperf.udp.tput.s64.rmax.b32.to-lab2', 'ovs.icperf.udp.lat.s64.r1000.b4.to-lab2',
+                   'macvlan.icperf.udp.tput.s64.rmax.b32.to-lab2', 'macvlan.icperf.udp.lat.s64.r1000.b4.to-lab2']
+    case = one['cross_cases'][0]
+    assert case['hosts'] == {'a': 'lab1', 'b': 'lab2'} and case['peer_host'] == 'lab2'
+    # a is lab1's own container a, b is the container lab2's plan gives to b
+    assert case['network']['a'] == [c for c in one['cases'] if c['path'] == 'ovs'][0]['network']['a']
+    assert case['network']['b'] == [c for c in two['cases'] if c['path'] == 'ovs'][0]['network']['b']
+    assert not [c for c in one['cases'] if c.get('peer_host')]
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'cross_pairs': [{'a': 'lab1', 'b': 'lab3'}]}, "benchmark_cross_pairs: host 'lab3' (b) is not in the play; hosts: lab1, lab2"),
+    ({'cross_pairs': [{'a': 'lab1', 'b': 'lab1'}]}, 'pairs a host with itself'),
+    ({'cross_pairs': [['lab1', 'lab2']]}, 'must be a mapping with exactly the keys a'),
+    ({'cross_paths': []}, 'benchmark_cross_paths is empty'),
+    ({'cross_paths': ['memif']}, "benchmark_cross_paths: 'memif' cannot join two hosts; allowed: macvlan, ovs"),
+    ({'paths': ['macvlan']}, "benchmark_cross_paths: 'ovs' is not in benchmark_paths (macvlan) of lab1"),
+    ({'parents': {'macvlan': 'data0'}}, 'set ovs_uplink (on lab1) to the NIC that links the hosts'),
+])
+def test_bad_two_host_input(params, message):
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(CROSS, host='lab1', **params), [0, 1])
+    assert message in str(err.value)
+
+
+def test_uplink_must_exist_on_the_host():
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(CROSS, host='lab1'), [0, 1], host_links=['lo', 'eth0'])
+    assert "macvlan_parent: link 'data0' does not exist on this host" in str(err.value)
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(CROSS, host='lab1', parents={'macvlan': 'data1', 'ovs': 'data0'}), [0, 1],
+                    host_links=['lo', 'data1'])
+    assert "ovs_uplink: link 'data0' does not exist on this host; set ovs_uplink to one of: data1, lo" in str(err.value)

@@ -370,8 +370,11 @@ def test_main_on_a_missing_folder(tmp_path, capsys):
 def test_parse_case_id():
     assert report.parse_case_id('linux_bridge.icperf.udp-mmsg.tput.s64.rmax.b32.touch') == {
         'path': 'linux_bridge', 'tool': 'icperf', 'backend': 'udp-mmsg', 'mode': 'tput', 'size': 64,
-        'rate_pps': 0, 'burst': 32, 'touch': True, 'repeat': None}
+        'rate_pps': 0, 'burst': 32, 'touch': True, 'repeat': None, 'peer_host': None}
     assert report.parse_case_id('testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep3')['repeat'] == 3
+    two = report.parse_case_id('ovs.icperf.udp.tput.s64.rmax.b32.to-lab2.example.org.rep2')
+    assert (two['peer_host'], two['repeat'], two['burst']) == ('lab2.example.org', 2, 32)
+    assert report.parse_case_id('ovs.icperf.udp.tput.s64.rmax.b32.to-lab2')['peer_host'] == 'lab2'
     assert report.parse_case_id('not a case') == {}
 
 
