@@ -44,7 +44,12 @@ MIRROR = os.environ.get('KBYPASS_LAB_MIRROR', 'http://deb.debian.org/debian')
 PACKAGES = ['linux-image-amd64', 'openssh-server', 'python3', 'python3-apt', 'iproute2',
             'systemd-sysv', 'dbus', 'udev', 'kmod', 'ifupdown', 'isc-dhcp-client', 'pciutils',
             'ethtool', 'sudo', 'iputils-ping', 'procps', 'ca-certificates', 'netbase',
-            'libnss-myhostname', 'less']  # not systemd-resolved: its virtual dependency breaks debootstrap
+            'libnss-myhostname', 'less',  # not systemd-resolved: its virtual dependency breaks debootstrap
+            # what the kernel-path roles install (lxc, icperf, openvswitch): their apt tasks then find
+            # them; under TCG installing them takes ~15 min of every lab run (they are installed
+            # for real on CI's own host)
+            'lxc', 'lxc-templates', 'busybox-static', 'debootstrap', 'rsync', 'gcc', 'make', 'libc6-dev',
+            'openvswitch-switch']
 IMAGE_SIZE = '6G'
 APT_OPTS = ['-y', '-q', '--no-install-recommends', '-o', 'DPkg::Lock::Timeout=600']
 
