@@ -749,8 +749,8 @@ class VfManager(RootedFiles):
                 self.warnings.extend(result.get('warnings') or [])
             if result['changed'] and result['driver']:
                 bound.add(index)
-                self.actions.append('VF %d: driver %s -> %s' % (index, result['before']['driver'] or 'none',
-                                                                  result['driver']))
+                self.actions.append('VF %d: driver %s -> %s'
+                                    % (index, result['before']['driver'] or 'none', result['driver']))
         return bound
 
     def rebind_for_mac(self, settings, done, vfs, bound):
@@ -795,8 +795,8 @@ class VfManager(RootedFiles):
                 vf['driver'] = probe['after']['driver']
                 vf['netdev'] = probe['after']['netdevs'][0] if probe['after']['netdevs'] else None
                 if probe['changed']:
-                    self.actions.append('VF %d: driver %s -> %s' % (index, probe['before']['driver'] or 'none',
-                                                                      probe['driver'] or '(default)'))
+                    self.actions.append('VF %d: driver %s -> %s'
+                                        % (index, probe['before']['driver'] or 'none', probe['driver'] or '(default)'))
             elif count_change and (driver not in (None, KERNEL) or default):
                 vf['driver'] = driver if driver not in (None, KERNEL) else None
                 self.actions.append('VF %d: driver none -> %s' % (index, vf['driver'] or '(default)'))

@@ -44,8 +44,8 @@ def ansible(argv, check=True):
             lines.append(line)
         proc.wait()
     proc.stdout, proc.stderr = ''.join(lines), ''
-    sys.stdout.write('$ %s\n(%.0f s, rc %d)\n%s' % (' '.join(argv), time.monotonic() - t0, proc.returncode,
-                                                   proc.stdout[-8000:]))
+    head = '$ %s\n(%.0f s, rc %d)\n' % (' '.join(argv), time.monotonic() - t0, proc.returncode)
+    sys.stdout.write(head + proc.stdout[-8000:])
     if check and proc.returncode != 0:
         pytest.fail('%s failed (rc %d):\n%s\n%s' % (argv[1], proc.returncode, proc.stdout[-5000:], proc.stderr[-2000:]))
     return proc

@@ -577,6 +577,7 @@ def creating(*counts):
     return ([(AUTOPROBE, '0')] + [(NUMVFS, str(n)) for n in counts] + [(AUTOPROBE, '1')]
             + [(DRIVERS_PROBE, VF_ADDRESSES[i]) for i in range(counts[-1])])
 
+
 ALL = [fresh(i) for i in range(4)]
 
 # id, setup, changed, writes, netlink requests, VFs after
