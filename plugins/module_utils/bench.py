@@ -98,6 +98,9 @@ class Spawner:
 # seconds a DPDK sender waits for its link (OVS-DPDK connects to the container's vhost socket
 # on its own schedule)
 DPDK_LINK_WAIT = 10
+# seconds a two-host receiver may wait for its sender (started by the next Ansible task, on
+# another host); measured up to ~40 s between the two tasks on the TCG lab guests
+CROSS_START_S = 120
 # seconds testpmd takes to start forwarding
 TESTPMD_START_S = 3
 
@@ -198,7 +201,9 @@ class CaseRunner:
         if role == 'a':
             argv += ['--dst-ip', peer['ip'], '--rate', str(c['rate_pps']) if c['rate_pps'] else 'max']
         else:
-            argv += ['--timeout', str(c['duration_s'] + 10)]
+            # a two-host receiver starts one Ansible task before its sender (seconds on real hosts,
+            # up to a minute on emulated ones): it waits for the first packet that long at most
+            argv += ['--timeout', str(c['duration_s'] + 10 + (CROSS_START_S if c.get('peer_host') else 0))]
         if c['backend'].startswith('raw'):
             argv += ['--iface', 'eth0']
             if role == 'a':

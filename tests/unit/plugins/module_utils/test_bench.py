@@ -74,7 +74,7 @@ def test_two_host_case_in_three_steps_gives_the_one_host_metrics(name, tmp_path)
     host, a runs on its host, b finishes with a's output and writes case.json."""
     rec = load([p for p in FIXTURES if os.path.basename(p) == name + '.json'][0])
     case = dict(rec['case'], peer_host='lab2', hosts={'a': 'lab1', 'b': 'lab2'})
-    spawner = ReplaySpawner(rec['events'])
+    spawner = ReplaySpawner(cross_events(rec, case))
     host_a, host_b = str(tmp_path / 'lab1'), str(tmp_path / 'lab2')
     state = CaseRunner(case, host_b, 'run1', 'lab1', spawner=spawner).start_receiver()
     assert state['error'] is None and state['pid'] == 4242
@@ -93,10 +93,22 @@ def test_two_host_case_in_three_steps_gives_the_one_host_metrics(name, tmp_path)
     assert len(spawner.used) == len(rec['events'])
 
 
+def cross_events(rec, case):
+    """The recorded one-host commands, with the longer wait of a two-host receiver."""
+    events = json.loads(json.dumps(rec['events']))
+    for event in events:
+        argv = event['argv']
+        if event['kind'] == 'start' and '--timeout' in argv:
+            at = argv.index('--timeout') + 1
+            assert argv[at] == str(case['duration_s'] + 10)
+            argv[at] = str(case['duration_s'] + 10 + 120)
+    return events
+
+
 def test_two_host_case_whose_sender_did_not_run_is_a_recorded_failure(tmp_path):
     rec = load([p for p in FIXTURES if 'icperf.udp.tput' in p][0])
     case = dict(rec['case'], peer_host='lab2', hosts={'a': 'lab1', 'b': 'lab2'})
-    spawner = ReplaySpawner(rec['events'])
+    spawner = ReplaySpawner(cross_events(rec, case))
     CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).start_receiver()
     record = CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).finish_receiver(
         {'error': 'the sending host lab1 did not run its side'})
