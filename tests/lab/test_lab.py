@@ -124,7 +124,8 @@ def test_two_host_pair(lab, mode, metric):
         assert (1e3 < value < 1e8) if metric.endswith('_pps') else (1.0 < value < 1e6), row
     case_dir = os.path.join(lab['run_dir'], 'raw', 'lab1', found[0]['case_id'])
     assert sorted(os.listdir(case_dir)) == ['a.jsonl', 'a.stderr', 'b.jsonl', 'b.stderr', 'case.json']
-    assert '%s -> lab2' % 'lab1' in open(os.path.join(lab['run_dir'], 'summary.md')).read()
+    # its own row, host 'lab1 -> lab2' ('>' escaped in markdown cells)
+    assert '| lab1 -&gt; lab2 | ovs |' in open(os.path.join(lab['run_dir'], 'summary.md')).read()
 
 
 def devices(lab, host='lab1'):
