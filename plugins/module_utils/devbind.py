@@ -139,12 +139,8 @@ class DeviceBinder(RootedFiles):
         group = self.iommu_group()
         if group is None:
             return []
-        try:
-            members = sorted(os.listdir(self.path('%s/%s/devices' % (IOMMU_GROUPS, group))))
-        except OSError:
-            return []
         out = []
-        for address in members:
+        for address in self._list('%s/%s/devices' % (IOMMU_GROUPS, group)):
             if address == self.address:
                 continue
             driver = self.current_driver(address)
@@ -155,21 +151,20 @@ class DeviceBinder(RootedFiles):
     def network_devices(self):
         """'addr (driver, netdevs)' of every network-class (0x02xxxx) PCI device."""
         out = []
-        try:
-            addresses = sorted(os.listdir(self.path(PCI_DEVICES)))
-        except OSError:
-            return out
-        for address in addresses:
+        for address in self._list(PCI_DEVICES):
             klass = (self._read('%s/%s/class' % (PCI_DEVICES, address)) or '').strip()
             try:
                 if int(klass, 16) >> 16 != 0x02:
                     continue
             except ValueError:
                 continue
-            driver = self.current_driver(address) or 'no driver'
-            names = self.netdevs(address)
-            out.append('%s (%s%s)' % (address, driver, ', ' + ', '.join(names) if names else ''))
+            out.append(self.describe(address))
         return out
+
+    def describe(self, address, *extra):
+        """'addr (driver, netdevs..., extra...)' of a PCI device, for error messages."""
+        return '%s (%s)' % (address, ', '.join([self.current_driver(address) or 'no driver']
+                                               + self.netdevs(address) + list(extra)))
 
     def read_state_file(self):
         return self._read_record(self.state_file, 'it only records the drivers devices had before they were bound')

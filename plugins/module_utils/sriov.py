@@ -293,19 +293,13 @@ class VfManager(RootedFiles):
     def sriov_devices(self):
         """'addr (driver, netdevs, N VFs max, M enabled)' of every device that offers SR-IOV."""
         out = []
-        try:
-            addresses = sorted(os.listdir(self.path(PCI_DEVICES)))
-        except OSError:
-            return out
-        for address in addresses:
+        for address in self._list(PCI_DEVICES):
             total = self._read_int('%s/%s/sriov_totalvfs' % (PCI_DEVICES, address))
             if total is None:
                 continue
             numvfs = self._read_int('%s/%s/sriov_numvfs' % (PCI_DEVICES, address), 0)
-            names = self._netdevs(address)
-            out.append('%s (%s%s, %d VFs max, %d enabled)' % (
-                address, self._driver(address) or 'no driver', ', ' + ', '.join(names) if names else '',
-                total, numvfs))
+            out.append(self.binder(address, KERNEL, check_mode=True).describe(
+                address, '%d VFs max' % total, '%d enabled' % numvfs))
         return out
 
     def _unknown(self, msg):

@@ -8,6 +8,7 @@ from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import json
+import os
 
 
 def write_file(path, text):
@@ -50,6 +51,13 @@ class RootedFiles(object):
                 return handle.read()
         except (IOError, OSError):
             return default
+
+    def _list(self, path):
+        """Sorted names in a directory; [] when it cannot be read."""
+        try:
+            return sorted(os.listdir(self.path(path)))
+        except OSError:
+            return []
 
     def _read_int(self, path, default=None):
         text = self._read(path)
