@@ -80,8 +80,8 @@ def lab(tmp_path_factory):
         t0 = time.monotonic()
         out['devices'] = playbook(os.path.join(TOP, 'tests', 'lab', 'devices.yml'), check=False)
         out['timings']['devices_s'] = round(time.monotonic() - t0)
-        yield out
     finally:
+        # before the tests read it (a module fixture's code after yield runs after every test)
         t0 = time.monotonic()
         out['teardown'] = playbook(os.path.join(TOP, 'playbooks', 'teardown.yml'), check=False)
         out['timings']['teardown_s'] = round(time.monotonic() - t0)
@@ -89,6 +89,7 @@ def lab(tmp_path_factory):
         with open(os.path.join(results, 'lab-timings.json'), 'w') as handle:
             json.dump(out['timings'], handle)
         sys.stdout.write('lab timings: %s\n' % json.dumps(out['timings']))
+    yield out
 
 
 def rows(lab):
