@@ -322,6 +322,8 @@ class DeviceBinder(RootedFiles):
                     self._write(self.dev() + '/driver_override', '\n')
                 if current not in USERSPACE_DRIVERS and current is not None:
                     self._record(data, current, netdevs)
+                if got not in USERSPACE_DRIVERS:
+                    self._settle_udev()  # a kernel driver's interface is renamed by udev right after it appears
                 after = self.state(got, self.netdevs())
                 result['driver'] = got
         result['after'] = after

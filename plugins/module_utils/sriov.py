@@ -646,9 +646,7 @@ class VfManager(RootedFiles):
         if now != wanted:
             raise self.fail('%s/sriov_numvfs reads %s after writing %d; check dmesg for the driver\'s reason'
                             % (self.dev(), now, wanted))
-        if self.run_command is not None:
-            # VF interfaces are renamed by udev right after they appear: report the final names
-            self._run(['udevadm', 'settle', '--timeout=10'])
+        self._settle_udev()  # VF interfaces are renamed by udev right after they appear
 
     def _explain_netlink(self, index, key, value, exc):
         code = getattr(exc, 'code', None)
@@ -869,8 +867,8 @@ class VfManager(RootedFiles):
                 self._record_before_change(records, before)
                 bound = self.bind_drivers(settings, self.read_vfs(count, vfinfo), default)
             skipped = self.rebind_for_mac(settings, done, self.read_vfs(count, vfinfo) if done else [], bound)
-            if len(self.actions) > mark and self.run_command is not None:
-                self._run(['udevadm', 'settle', '--timeout=10'])  # the new interfaces' final names
+            if len(self.actions) > mark:
+                self._settle_udev()  # the new interfaces' final names
             if self.actions:
                 _num_vf, vfinfo = self.read_vfinfo()
             after = self.read_vfs(self._read_int(self.dev() + '/sriov_numvfs', 0), vfinfo)

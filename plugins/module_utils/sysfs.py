@@ -81,6 +81,12 @@ class RootedFiles(object):
     def _write_raw(self, path, text):
         (self.writer or write_file)(self.path(path), text)
 
+    def _settle_udev(self):
+        """Wait for udev to finish with new devices (it renames new network interfaces right after
+        they appear), so the names read next are the final ones. Nothing without a command runner."""
+        if self.run_command is not None:
+            self._run(['udevadm', 'settle', '--timeout=10'])
+
     def _run(self, argv):
         if self.run_command is None:
             raise self.error('cannot run %s: no command runner given' % ' '.join(argv))

@@ -28,7 +28,9 @@ class FakePci(object):
     ``driver`` is a symlink to ``../../../bus/pci/drivers/<name>``. Writing ``drivers_probe`` binds
     the device to its ``driver_override`` (or, when it is empty, to its native driver) if that
     driver is loaded and does not refuse the device; a kernel network driver creates the device's
-    interface again. ``modprobe`` (through ``run``) creates the driver's directory when loadable.
+    interface again, under the kernel's name ``eth0`` when ``udev_renames`` (as on a host whose udev
+    names interfaces by rule: the final name comes only when udev is done, ``udevadm settle``).
+    ``modprobe`` (through ``run``) creates the driver's directory when loadable.
     """
 
     def __init__(self, root):
@@ -40,6 +42,8 @@ class FakePci(object):
         self.refuse = set()
         self.loadable = set()
         self.addresses = {}
+        self.udev_renames = False
+        self.unnamed = []
         self.put('sys/bus/pci/drivers_probe', '')
         self.put('proc/net/route', ROUTE_HEADER)
         self.groups = 0
@@ -100,20 +104,24 @@ class FakePci(object):
                  '%s\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n' % ifname)
         return self
 
-    def _netdir(self, address):
+    def _netdir(self, address, name=None):
         ifname, virtio = self.ifnames[address]
-        return os.path.join(self.dev(address), 'virtio0' if virtio else '', 'net', ifname or '')
+        return os.path.join(self.dev(address), 'virtio0' if virtio else '', 'net', name or ifname or '')
 
     def _bind(self, address, name):
         os.symlink('../../../bus/pci/drivers/' + name, os.path.join(self.dev(address), 'driver'))
         if name in NETDEV_DRIVERS and self.ifnames[address][0]:
-            os.makedirs(self._netdir(address))
+            if self.udev_renames:
+                os.makedirs(self._netdir(address, 'eth0'))
+                self.unnamed.append(address)
+            else:
+                os.makedirs(self._netdir(address))
 
     def _unbind(self, address):
         os.unlink(os.path.join(self.dev(address), 'driver'))
-        ifname, virtio = self.ifnames[address]
-        if ifname and os.path.isdir(self._netdir(address)):
-            os.rmdir(self._netdir(address))
+        for name in (None, 'eth0'):
+            if self.ifnames[address][0] and os.path.isdir(self._netdir(address, name)):
+                os.rmdir(self._netdir(address, name))
 
     # -- the kernel side of the writes --------------------------------------------------------
     def writer(self, path, text):
@@ -153,6 +161,11 @@ class FakePci(object):
                     self.driver(name)
                 return 0, '', ''
             return 1, '', 'modprobe: FATAL: Module %s not found in directory /lib/modules/6.1.0-25-amd64' % name
+        if argv == ['udevadm', 'settle', '--timeout=10']:
+            for address in self.unnamed:
+                os.rename(self._netdir(address, 'eth0'), self._netdir(address))
+            self.unnamed = []
+            return 0, '', ''
         raise AssertionError('unexpected command %r' % argv)
 
     def binder(self, device, driver, **kwargs):
@@ -201,6 +214,13 @@ def case_already_bound(fake):
 def case_back_to_recorded_driver(fake):
     fake.binder(NIC, 'vfio-pci').ensure()
     fake.writes = []
+    return NIC, 'kernel', {}
+
+
+def case_back_with_udev_rename(fake):
+    fake.binder(NIC, 'vfio-pci').ensure()
+    fake.writes = []
+    fake.udev_renames = True  # the lab's guests: e1000e comes back as eth0, udev renames it by MAC
     return NIC, 'kernel', {}
 
 
@@ -258,6 +278,11 @@ CASES = [
     ('short-address', case_short_address, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO),
     ('already-bound', case_already_bound, False, ('vfio-pci', []), ('vfio-pci', []), []),
     ('back-to-kernel-driver', case_back_to_recorded_driver, True, ('vfio-pci', []), ('e1000e', ['eth1']),
+     [('/sys/bus/pci/devices/%s/driver/unbind' % NIC, NIC),
+      ('/sys/bus/pci/devices/%s/driver_override' % NIC, 'e1000e\n'),
+      ('/sys/bus/pci/drivers_probe', NIC),
+      ('/sys/bus/pci/devices/%s/driver_override' % NIC, '\n')]),
+    ('back-with-udev-rename', case_back_with_udev_rename, True, ('vfio-pci', []), ('e1000e', ['eth1']),
      [('/sys/bus/pci/devices/%s/driver/unbind' % NIC, NIC),
       ('/sys/bus/pci/devices/%s/driver_override' % NIC, 'e1000e\n'),
       ('/sys/bus/pci/drivers_probe', NIC),
