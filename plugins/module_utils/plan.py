@@ -2,7 +2,7 @@
 # Copyright: kbypass.testbed contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Plan stage: validate the benchmark's inputs against one host, expand the case matrix,
-plan the CPUs. Pure functions: no I/O except in read_online_cpus()."""
+plan the CPUs. Pure functions: no I/O except in read_online_cpus() and read_total_vfs()."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ DATA_PATHS = {
     'testpmd': {'short': 'tp', 'kind': 'dpdk', 'index': 5, 'switch': True, 'sockets': True},
     'memif': {'short': 'mf', 'kind': 'dpdk', 'index': 6, 'switch': False, 'sockets': True},
     'af_xdp': {'short': 'xd', 'kind': 'dpdk', 'index': 7, 'switch': False, 'sockets': False},
+    # SR-IOV: a virtual function of a NIC (the PF, sriov_pf) moved into each container; the NIC
+    # switches between them. Kernel sockets on the VF's kernel driver.
+    'sriov': {'short': 'sv', 'kind': 'kernel', 'index': 8, 'switch': False, 'sockets': False},
 }
 KERNEL_BACKENDS = ('udp', 'udp-mmsg', 'raw', 'raw-mmsg')
 DPDK_BACKEND = 'dpdk'
@@ -296,21 +299,82 @@ def path_containers(path, cpus, container_config=None, template='busybox', templ
 
 
 # The variable naming the host NIC a kernel path is joined to (the macvlans' parent, the OVS
-# bridge's uplink port): empty = the path stays inside the host. Two-host cases need it on both
-# hosts. (linux_bridge has no uplink yet.)
-UPLINK_VARS = {'macvlan': 'macvlan_parent', 'ovs': 'ovs_uplink'}
+# bridge's uplink port, the PF whose VFs the sriov containers get): empty = the path stays inside
+# the host, except for the paths of REQUIRED_NICS. Two-host cases need it on both hosts.
+# (linux_bridge has no uplink yet.)
+UPLINK_VARS = {'macvlan': 'macvlan_parent', 'ovs': 'ovs_uplink', 'sriov': 'sriov_pf'}
+# paths that cannot run without their NIC (no host-internal fallback): name -> what the NIC must be
+REQUIRED_NICS = {'sriov': 'an SR-IOV capable NIC (a PF: /sys/class/net/<if>/device/sriov_totalvfs exists)'}
+# containers of one path on one host (a and b), each with its own VF on the sriov path
+PEERS = ('a', 'b')
 # at most this many hosts share one path's /24 (two addresses each)
 MAX_HOSTS = 127
 
 
-def check_parents(parents, paths, host_links):
-    """A host link named for a path (macvlan_parent, ovs_uplink) must exist."""
+def check_parents(parents, paths, host_links, total_vfs=None):
+    """A host link named for a path (macvlan_parent, ovs_uplink, sriov_pf) must exist.
+
+    total_vfs: {interface: sriov_totalvfs} of the host's PFs, to list them for sriov_pf (None: unknown)."""
     for path, parent in sorted((parents or {}).items()):
         if path in paths and parent and parent not in host_links:
             var = UPLINK_VARS.get(path, '%s_parent' % path)
+            if path in REQUIRED_NICS:
+                raise PlanError("%s: link %r does not exist on this host; set %s to the interface of %s, "
+                                "or remove %s from benchmark_paths%s"
+                                % (var, parent, var, REQUIRED_NICS[path], path, _pf_list(total_vfs)))
             raise PlanError("%s: link %r does not exist on this host; set %s to one of: %s, "
                             "or leave it empty to keep the path inside the host"
                             % (var, parent, var, ', '.join(sorted(host_links)) or 'none'))
+
+
+def _pf_list(total_vfs):
+    """'; SR-IOV PFs on this host: ens1f0 (8 VFs)' from {interface: total VFs or None}, '' when unknown."""
+    if total_vfs is None:
+        return ''
+    pfs = ['%s (%d VF%s)' % (name, total, '' if total == 1 else 's')
+           for name, total in sorted(total_vfs.items()) if total is not None]
+    return '; SR-IOV PFs on this host: %s' % (', '.join(pfs) if pfs else
+                                              'none (no interface has device/sriov_totalvfs: the NIC has no '
+                                              'SR-IOV, SR-IOV is off in the firmware, or, in a QEMU guest, the '
+                                              'NIC is not an igb on a PCIe bus)')
+
+
+def check_sriov(parents, paths, total_vfs=None):
+    """The sriov path needs its PF (sriov_pf): named, an SR-IOV PF, with a VF for each container.
+
+    total_vfs: {interface: sriov_totalvfs, None for an interface that is not a PF} as read on the
+    host (read_total_vfs); None: the PF is not checked beyond being named (no host at hand).
+    """
+    if 'sriov' not in paths:
+        return
+    pf = (parents or {}).get('sriov')
+    if not pf:
+        raise PlanError('sriov_pf is empty: set it to the interface of %s or remove sriov from benchmark_paths%s'
+                        % (REQUIRED_NICS['sriov'], _pf_list(total_vfs)))
+    if total_vfs is None or pf not in total_vfs:
+        return  # unknown here, or a missing link (check_parents names it)
+    total = total_vfs[pf]
+    if total is None:
+        raise PlanError('sriov_pf: %r is not an SR-IOV physical function (no /sys/class/net/%s/device/'
+                        'sriov_totalvfs); set sriov_pf to the interface of %s, enable SR-IOV for the NIC in the '
+                        'firmware, or remove sriov from benchmark_paths%s'
+                        % (pf, pf, REQUIRED_NICS['sriov'], _pf_list(total_vfs)))
+    if total < len(PEERS):
+        raise PlanError('sriov_pf: %s offers %d VF%s (sriov_totalvfs) but the sriov path needs %d, one per '
+                        'container; set sriov_pf to a NIC with more VFs, or remove sriov from benchmark_paths%s'
+                        % (pf, total, '' if total == 1 else 's', len(PEERS), _pf_list(total_vfs)))
+
+
+def read_total_vfs(links, root=''):
+    """{interface: sriov_totalvfs of its PCI device, or None} for each name in links (I/O)."""
+    out = {}
+    for name in links or []:
+        try:
+            with open('%s/sys/class/net/%s/device/sriov_totalvfs' % (root, name)) as handle:
+                out[name] = int(handle.read().strip())
+        except (IOError, OSError, ValueError):
+            out[name] = None
+    return out
 
 
 def check_cross(params, paths):
@@ -360,11 +424,12 @@ def check_cross(params, paths):
     return index, peers
 
 
-def make_plan(params, host_cpus, mtus=None, host_links=None):
+def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
     """Validate params (the benchmark_* variables without their prefix) and expand the matrix.
 
     Raises PlanError with a message naming the variable before anything is changed.
     host_links: names of the host's network links (None: not checked).
+    total_vfs: {link: sriov_totalvfs or None} of the host's links (read_total_vfs; None: not checked).
     """
     mtus = mtus or {}
     paths = _choices(params.get('paths'), 'benchmark_paths', tuple(DATA_PATHS))
@@ -411,8 +476,9 @@ def make_plan(params, host_cpus, mtus=None, host_links=None):
         if path not in DATA_PATHS:
             raise PlanError('benchmark_path_repeats: unknown path %r; allowed paths: %s' % (path, ', '.join(DATA_PATHS)))
         path_repeats[path] = _positive_ints([count], 'benchmark_path_repeats[%s]' % path, MAX_REPEATS)[0]
+    check_sriov(params.get('parents'), paths, total_vfs)
     if host_links is not None:
-        check_parents(params.get('parents'), paths, host_links)
+        check_parents(params.get('parents'), paths, host_links, total_vfs)
     host_index, cross_peers = check_cross(params, paths)
     hosts = list(params.get('hosts') or [])
     pool = _cpu_pool(host_cpus, wanted)

@@ -147,8 +147,10 @@ options:
     default: {}
   parents:
     description:
-      - Path name -> the host NIC the path is joined to (C(macvlan_parent), C(ovs_uplink)); it must
+      - Path name -> the host NIC the path is joined to (C(macvlan_parent), C(ovs_uplink), C(sriov_pf)); it must
         exist on the host. Empty values keep a path inside the host.
+      - The C(sriov) path has no such fallback; its NIC (C(sriov_pf)) must be an SR-IOV physical function
+        (C(/sys/class/net/<if>/device/sriov_totalvfs) exists) that offers a VF for each of the two containers.
     type: dict
     default: {}
   host:
@@ -171,8 +173,8 @@ options:
     default: []
   cross_paths:
     description:
-      - Kernel paths run between the hosts of O(cross_pairs) (macvlan, ovs); each needs its NIC in
-        O(parents) on both hosts.
+      - Kernel paths run between the hosts of O(cross_pairs) (macvlan, ovs, sriov); each needs its NIC in
+        O(parents) on both hosts (for sriov, PFs of the two hosts on one wire).
     type: list
     elements: str
     default: []
@@ -239,7 +241,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import (
-    PlanError, format_cpu_list, make_plan, read_online_cpus,
+    PlanError, format_cpu_list, make_plan, read_online_cpus, read_total_vfs,
 )
 
 
@@ -283,7 +285,9 @@ def main():
     try:
         host_cpus = read_online_cpus()
         links = os.listdir('/sys/class/net') if os.path.isdir('/sys/class/net') else None
-        plan = make_plan(module.params, host_cpus, module.params['mtus'], links)
+        # the sriov path's PF: sriov_totalvfs of every link, to check sriov_pf and list the PFs there are
+        total_vfs = read_total_vfs(links) if links is not None and 'sriov' in module.params['paths'] else None
+        plan = make_plan(module.params, host_cpus, module.params['mtus'], links, total_vfs)
     except PlanError as exc:
         module.fail_json(msg=str(exc))
     parameters = dict(('benchmark_' + k, v) for k, v in module.params.items()

@@ -247,3 +247,100 @@ def test_uplink_must_exist_on_the_host():
         P.make_plan(dict(CROSS, host='lab1', parents={'macvlan': 'data1', 'ovs': 'data0'}), [0, 1],
                     host_links=['lo', 'data1'])
     assert "ovs_uplink: link 'data0' does not exist on this host; set ovs_uplink to one of: data1, lo" in str(err.value)
+
+
+# the sriov path: its PF (sriov_pf) is checked against {link: sriov_totalvfs} as bench_plan reads them
+SRIOV = dict(BASE, paths=['linux_bridge', 'sriov'], sizes=[64], parents={'sriov': 'ens1f0'})
+LINKS = ['lo', 'eth0', 'ens1f0', 'ens1f1', 'ens1f0v0']
+TOTAL_VFS = {'lo': None, 'eth0': None, 'ens1f0': 8, 'ens1f1': 1, 'ens1f0v0': None}
+
+
+def test_sriov_is_a_kernel_path_with_its_own_address_block():
+    plan = P.make_plan(SRIOV, [0, 1, 2], host_links=LINKS, total_vfs=TOTAL_VFS)
+    cases = [c for c in plan['cases'] if c['path'] == 'sriov']
+    assert [c['case_id'] for c in cases] == ['sriov.icperf.udp.tput.s64.rmax.b32', 'sriov.icperf.udp.lat.s64.r1000.b4']
+    net = cases[0]['network']
+    assert (net['a']['name'], net['a']['ip'], net['a']['mac']) == ('kbp-sv-a', '198.18.8.1', '02:6b:62:08:00:01')
+    assert (net['b']['name'], net['b']['ip'], net['b']['mac']) == ('kbp-sv-b', '198.18.8.2', '02:6b:62:08:00:02')
+    assert 'vdev' not in net['a'] and 'eal' not in net
+    assert plan['path_plans']['sriov']['topology'] == 'pair' and plan['path_plans']['sriov']['socket_dir'] == ''
+    assert [c['name'] for c in plan['containers']['sriov']] == ['kbp-sv-a', 'kbp-sv-b']
+    assert plan['containers']['sriov'][1]['mac'] == '02:6b:62:08:00:02'
+    assert plan['dpdk_paths'] == [] and 'sriov' in plan['known_paths']
+    # the earlier paths keep their blocks (DATA_PATHS is only appended to)
+    assert [P.DATA_PATHS[p]['index'] for p in P.DATA_PATHS] == list(range(1, len(P.DATA_PATHS) + 1))
+
+
+@pytest.mark.parametrize('parents, links, total_vfs, message', [
+    # no PF named: the message says what to set, and lists the PFs there are when it can
+    ({}, None, None, 'sriov_pf is empty: set it to the interface of an SR-IOV capable NIC (a PF: '
+                     '/sys/class/net/<if>/device/sriov_totalvfs exists) or remove sriov from benchmark_paths'),
+    ({'sriov': ''}, LINKS, TOTAL_VFS, 'sriov_pf is empty: set it to'),
+    ({'sriov': ''}, LINKS, TOTAL_VFS, 'SR-IOV PFs on this host: ens1f0 (8 VFs), ens1f1 (1 VF)'),
+    ({'macvlan': 'eth0'}, LINKS, TOTAL_VFS, 'sriov_pf is empty'),
+    ({'sriov': ''}, ['lo'], {'lo': None}, 'SR-IOV PFs on this host: none (no interface has device/sriov_totalvfs'),
+    # a link that is not there
+    ({'sriov': 'ens9'}, LINKS, TOTAL_VFS, "sriov_pf: link 'ens9' does not exist on this host; set sriov_pf to the "
+                                          'interface of an SR-IOV capable NIC'),
+    ({'sriov': 'ens9'}, LINKS, TOTAL_VFS, 'or remove sriov from benchmark_paths; SR-IOV PFs on this host: ens1f0'),
+    # a link that is not a PF (a plain NIC, a VF, a virtual link)
+    ({'sriov': 'eth0'}, LINKS, TOTAL_VFS, "sriov_pf: 'eth0' is not an SR-IOV physical function (no "
+                                          '/sys/class/net/eth0/device/sriov_totalvfs)'),
+    ({'sriov': 'ens1f0v0'}, LINKS, TOTAL_VFS, 'enable SR-IOV for the NIC in the firmware, or remove sriov from '
+                                              'benchmark_paths; SR-IOV PFs on this host: ens1f0 (8 VFs)'),
+    # too few VFs for the two containers
+    ({'sriov': 'ens1f1'}, LINKS, TOTAL_VFS, 'sriov_pf: ens1f1 offers 1 VF (sriov_totalvfs) but the sriov path '
+                                            'needs 2, one per container'),
+    ({'sriov': 'ens1f1'}, LINKS, dict(TOTAL_VFS, ens1f1=0), 'ens1f1 offers 0 VFs'),
+])
+def test_sriov_needs_a_pf_with_a_vf_per_container(parents, links, total_vfs, message):
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(SRIOV, parents=parents), [0, 1], host_links=links, total_vfs=total_vfs)
+    assert message in str(err.value)
+
+
+def test_sriov_pf_is_only_checked_when_sriov_is_planned():
+    plan = P.make_plan(dict(SRIOV, paths=['linux_bridge'], parents={'sriov': 'eth0'}), [0, 1],
+                       host_links=LINKS, total_vfs=TOTAL_VFS)
+    assert plan['paths'] == ['linux_bridge']
+    # without a host's links at hand only the empty name is refused
+    assert P.make_plan(dict(SRIOV, parents={'sriov': 'ens9'}), [0, 1])['paths'] == ['linux_bridge', 'sriov']
+
+
+def test_read_total_vfs(tmp_path):
+    for name, total in (('ens1f0', '7\n'), ('bad0', 'x')):
+        folder = tmp_path / 'sys' / 'class' / 'net' / name / 'device'
+        folder.mkdir(parents=True)
+        (folder / 'sriov_totalvfs').write_text(total)
+    (tmp_path / 'sys' / 'class' / 'net' / 'eth0' / 'device').mkdir(parents=True)
+    assert P.read_total_vfs(['ens1f0', 'eth0', 'bad0', 'lo'], root=str(tmp_path)) == \
+        {'ens1f0': 7, 'eth0': None, 'bad0': None, 'lo': None}
+    assert P.read_total_vfs(None) == {}
+
+
+SRIOV_CROSS = dict(CROSS, paths=['macvlan', 'sriov'], cross_paths=['sriov'], parents={'sriov': 'ens1f0'})
+
+
+def test_two_hosts_over_sriov():
+    one = P.make_plan(dict(SRIOV_CROSS, host='lab1'), [0, 1], host_links=LINKS, total_vfs=TOTAL_VFS)
+    two = P.make_plan(dict(SRIOV_CROSS, host='lab2'), [0, 1], host_links=LINKS, total_vfs=TOTAL_VFS)
+    assert [c['case_id'] for c in one['cross_cases']] == ['sriov.icperf.udp.tput.s64.rmax.b32.to-lab2',
+                                                          'sriov.icperf.udp.lat.s64.r1000.b4.to-lab2']
+    assert two['cross_cases'] == []
+    net = one['cross_cases'][0]['network']
+    # VFs of the two hosts' PFs on one wire: a of lab1 to b of lab2, every address and MAC its own
+    assert (net['a']['ip'], net['a']['mac']) == ('198.18.8.1', '02:6b:62:08:00:01')
+    assert (net['b']['ip'], net['b']['mac']) == ('198.18.8.4', '02:6b:62:08:01:02')
+    assert net['b'] == [c for c in two['cases'] if c['path'] == 'sriov'][0]['network']['b']
+    assert [c['ip'] for c in two['containers']['sriov']] == ['198.18.8.3', '198.18.8.4']
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'parents': {}}, 'sriov_pf is empty'),
+    ({'paths': ['macvlan']}, "benchmark_cross_paths: 'sriov' is not in benchmark_paths (macvlan) of lab1"),
+    ({'cross_paths': ['linux_bridge']}, "'linux_bridge' cannot join two hosts; allowed: macvlan, ovs, sriov"),
+])
+def test_bad_two_host_input_over_sriov(params, message):
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(SRIOV_CROSS, host='lab1', **params), [0, 1])
+    assert message in str(err.value)

@@ -32,3 +32,33 @@ def test_plan_changes_nothing_and_returns_cases(run_module):
 def test_bad_input_fails_with_the_variable_name(run_module, args, message):
     out = run_module(bench_plan.main, args)
     assert out['failed'] is True and message in out['msg']
+
+
+@pytest.mark.parametrize('total, message', [
+    (None, "sriov_pf: 'lo' is not an SR-IOV physical function (no /sys/class/net/lo/device/sriov_totalvfs)"),
+    (1, 'sriov_pf: lo offers 1 VF (sriov_totalvfs) but the sriov path needs 2'),
+])
+def test_sriov_pf_is_read_from_the_host(run_module, monkeypatch, total, message):
+    # lo exists on every host; it plays the PF, with the sriov_totalvfs given here
+    read = []
+    monkeypatch.setattr(bench_plan, 'read_total_vfs', lambda links: read.append(links) or dict(
+        (name, total if name == 'lo' else None) for name in links))
+    out = run_module(bench_plan.main, {'paths': ['sriov'], 'parents': {'sriov': 'lo'}})
+    assert out['failed'] is True and message in out['msg']
+    assert 'lo' in read[0]
+
+
+def test_sriov_with_a_pf_is_planned_and_others_do_not_read_sysfs(run_module, monkeypatch):
+    monkeypatch.setattr(bench_plan, 'read_total_vfs', lambda links: dict((name, 8 if name == 'lo' else None)
+                                                                         for name in links))
+    out = run_module(bench_plan.main, {'paths': ['sriov'], 'parents': {'sriov': 'lo'}, 'sizes': [64],
+                                       'modes': ['tput']})
+    assert [c['case_id'] for c in out['cases']] == ['sriov.icperf.udp.tput.s64.rmax.b32']
+    monkeypatch.setattr(bench_plan, 'read_total_vfs', lambda links: pytest.fail('read without sriov'))
+    assert run_module(bench_plan.main, {'paths': ['macvlan'], 'parents': {'sriov': 'lo'}})['changed'] is False
+
+
+def test_sriov_without_a_pf_fails_before_anything(run_module):
+    out = run_module(bench_plan.main, {'paths': ['sriov']})
+    assert out['failed'] is True and out['msg'].startswith('sriov_pf is empty: set it to the interface of an '
+                                                           'SR-IOV capable NIC')
