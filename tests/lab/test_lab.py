@@ -5,8 +5,9 @@
 
 Run through the harness, which boots the guests and points KBYPASS_LAB_INVENTORY at them:
   python tests/lab/lab.py run -- python -m pytest tests/lab/test_lab.py     (make test-lab)
-Order: the benchmark (kernel paths, OVS with the kernel datapath, a two-host pair over data0),
-then device binding and SR-IOV (tests/lab/devices.yml), then teardown, which always runs.
+Order: device binding and SR-IOV (tests/lab/devices.yml), then the benchmark (OVS with the kernel
+datapath and SR-IOV VFs in the containers, each on one host and as a two-host pair), then
+teardown, which always runs.
 KBYPASS_LAB_SCOPE=devices (what `make test` runs) leaves out the benchmark, the long part under TCG;
 full (the default, `make test-lab`) runs everything.
 """
@@ -67,7 +68,9 @@ def playbook(path, *args, check=True):
 def guest_state():
     """What the benchmark may leave behind on each guest."""
     script = ('lxc-ls -1 2>/dev/null | grep ^kbp- ; ip -br link | grep -E "^(kbp-|ovs-system)" | cut -d" " -f1; '
-              'ls -d /var/lib/kbypass /run/kbypass /opt/kbypass/bin/icperf 2>/dev/null; '
+              'ls -d /var/lib/kbypass /var/lib/kbypass-state /run/kbypass /opt/kbypass/bin/icperf 2>/dev/null; '
+              'n=$(cat /sys/class/net/sriov0/device/sriov_numvfs); [ "$n" = 0 ] || echo "sriov0: $n VFs"; '
+              '[ "$(basename "$(readlink /sys/class/net/spare0/device/driver)")" = e1000e ] || echo spare0 not on e1000e; '
               'ovs-vsctl --timeout=5 list-br 2>/dev/null; true')
     proc = ansible(['ansible', 'kbypass_hosts', '-i', INVENTORY, '-o', '-m', 'ansible.builtin.shell', '-a', script],
                    check=False)
@@ -82,14 +85,16 @@ def lab(tmp_path_factory):
     out = {'results': results, 'timings': {}}
     env_results = ['-e', 'benchmark_results_dir=' + results]
     try:
+        # devices first: devices.yml creates and removes VFs on sriov0, which the benchmark's
+        # sriov path then uses (its containers hold the VFs until teardown)
+        t0 = time.monotonic()
+        out['devices'] = playbook(os.path.join(TOP, 'tests', 'lab', 'devices.yml'), check=False)
+        out['timings']['devices_s'] = round(time.monotonic() - t0)
         if SCOPE == 'full':
             t0 = time.monotonic()
             out['bench'] = playbook(os.path.join(TOP, 'playbooks', 'benchmark.yml'), *env_results)
             out['timings']['benchmark_s'] = round(time.monotonic() - t0)
             out['run_dir'] = sorted(glob.glob(os.path.join(results, '*T*Z-*')))[-1]
-        t0 = time.monotonic()
-        out['devices'] = playbook(os.path.join(TOP, 'tests', 'lab', 'devices.yml'), check=False)
-        out['timings']['devices_s'] = round(time.monotonic() - t0)
     finally:
         # before the tests read it (a module fixture's code after yield runs after every test)
         t0 = time.monotonic()
@@ -128,18 +133,32 @@ def test_kernel_ovs_rows(lab):
 
 
 @needs_benchmark
-@pytest.mark.parametrize('mode, metric', [('tput', 'rx_pps'), ('lat', 'rtt_p50_us')])
-def test_two_host_pair(lab, mode, metric):
-    found = [r for r in rows(lab) if r['peer_host'] == 'lab2' and r['mode'] == mode and r['metric'] == metric]
-    assert found, 'no two-host %s row' % metric
+def test_sriov_rows(lab):
+    for host in ('lab1', 'lab2'):
+        plan = json.load(open(os.path.join(lab['run_dir'], 'raw', host, 'plan.json')))
+        sriov = plan['provisioned']['sriov']
+        assert sriov['pf'] == 'sriov0' and len(sriov['vfs']) == 2 and set(sriov['vf_drivers']) == {'igbvf'}, sriov
+    found = [r for r in rows(lab) if r['path'] == 'sriov' and r['metric'] == 'rx_pps' and not r['peer_host']]
+    assert {r['host'] for r in found} == {'lab1', 'lab2'}
     for row in found:
-        assert row['host'] == 'lab1' and row['path'] == 'ovs' and row['status'] == 'ok', row
+        assert row['status'] == 'ok' and 1e3 < float(row['value']) < 1e8, row
+
+
+@needs_benchmark
+@pytest.mark.parametrize('path', ['ovs', 'sriov'])
+@pytest.mark.parametrize('mode, metric', [('tput', 'rx_pps'), ('lat', 'rtt_p50_us')])
+def test_two_host_pair(lab, path, mode, metric):
+    found = [r for r in rows(lab) if r['peer_host'] == 'lab2' and r['path'] == path and r['mode'] == mode
+             and r['metric'] == metric]
+    assert found, 'no two-host %s row over %s' % (metric, path)
+    for row in found:
+        assert row['host'] == 'lab1' and row['status'] == 'ok', row
         value = float(row['value'])
         assert (1e3 < value < 1e8) if metric.endswith('_pps') else (1.0 < value < 1e6), row
     case_dir = os.path.join(lab['run_dir'], 'raw', 'lab1', found[0]['case_id'])
     assert sorted(os.listdir(case_dir)) == ['a.jsonl', 'a.stderr', 'b.jsonl', 'b.stderr', 'case.json']
     # its own row, host 'lab1 -> lab2' ('>' escaped in markdown cells)
-    assert '| lab1 -&gt; lab2 | ovs |' in open(os.path.join(lab['run_dir'], 'summary.md')).read()
+    assert '| lab1 -&gt; lab2 | %s |' % path in open(os.path.join(lab['run_dir'], 'summary.md')).read()
 
 
 def devices(lab, host='lab1'):
