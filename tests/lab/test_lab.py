@@ -34,7 +34,7 @@ if SCOPE not in SCOPES:
 pytestmark = pytest.mark.skipif(
     not INVENTORY, reason='needs the QEMU lab guests: run it through tests/lab/lab.py run (make test-lab)')
 needs_benchmark = pytest.mark.skipif(
-    SCOPE != 'full', reason='KBYPASS_LAB_SCOPE=%s: the benchmark over SSH (kernel OVS, two hosts) runs in the full '
+    SCOPE != 'full', reason='KBYPASS_LAB_SCOPE=%s: the benchmark over SSH (kernel OVS, SR-IOV, two hosts) runs in the full '
     'lab only, a longer target (make test-lab)' % SCOPE)
 
 
