@@ -186,15 +186,20 @@ class CaseRunner:
         """Loop topology: the switch returns a's traffic to a; b does not run."""
         return self.case.get('topology') == 'loop'
 
+    def _solo(self):
+        """Only a runs: in a loop, and in tx mode (a sends alone, nothing counts arrivals)."""
+        return self._loop() or self.case['mode'] == 'tx'
+
     def _eal(self, me):
         return '%s --vdev=%s' % (self.case['network'].get('eal') or '', me['vdev'])
 
     def _icperf_argv(self, role):
         c = self.case
-        mode = {('tput', 'a'): 'send', ('tput', 'b'): 'recv', ('lat', 'a'): 'client', ('lat', 'b'): 'server'}
+        mode = {('tput', 'a'): 'send', ('tput', 'b'): 'recv', ('lat', 'a'): 'client', ('lat', 'b'): 'server',
+                ('tx', 'a'): 'send'}
         me, peer = (self.a, self.b) if role == 'a' else (self.b, self.a)
         # in a loop a both sends and receives what comes back: icperf's client, unpaced for tput
-        name = 'client' if self._loop() and role == 'a' else mode[(c['mode'], role)]
+        name = 'client' if self._loop() and role == 'a' and c['mode'] != 'tx' else mode[(c['mode'], role)]
         argv = [self.icperf, name, '--backend', c['backend'], '--size', str(c['size']),
                 '--burst', str(c['burst']), '--duration', str(c['duration_s']), '--warmup', str(c['warmup_s']),
                 '--port', str(self.port), '--src-ip', me['ip']]
@@ -231,11 +236,15 @@ class CaseRunner:
                 '-t', str(c['duration_s']), '--mps', str(c['rate_pps'] or 1000)]
 
     def _testpmd_argv(self, role):
-        """testpmd as the reference generator: txonly in a, rxonly in b; flowgen in a loop. It
-        runs until SIGINT: a is stopped by timeout inside the container, b by the runner."""
+        """testpmd as the reference generator: txonly in a, rxonly in b; flowgen in a loop; txonly
+        alone in tx mode. It runs until SIGINT: a is stopped by timeout inside the container, b by
+        the runner."""
         c = self.case
         me, peer = (self.a, self.b) if role == 'a' else (self.b, self.a)
-        mode = 'flowgen' if self._loop() else ('txonly' if role == 'a' else 'rxonly')
+        if c['mode'] == 'tx':
+            mode = 'txonly'
+        else:
+            mode = 'flowgen' if self._loop() else ('txonly' if role == 'a' else 'rxonly')
         cpu = str(parse_cpu_list(c['cpus'][role])[0])
         argv = testpmd.generator_argv(mode, me['vdev'], me['mac'], None if mode == 'rxonly' else peer['mac'],
                                       size=c['size'], cpus=cpu, burst=c['burst'], binary=self.testpmd,
@@ -251,12 +260,15 @@ class CaseRunner:
             raise RuntimeError('testpmd in %s exited %s: %s'
                                % (self.a['name'], rc_a, self.sp.read(err_a).strip()[-500:]))
         a = testpmd.parse_testpmd(text_a)
-        b = a if self._loop() else testpmd.parse_testpmd(text_b)
+        if c['mode'] == 'tx':
+            b = None
+        else:
+            b = a if self._loop() else testpmd.parse_testpmd(text_b)
         metrics = testpmd.testpmd_metrics(c['mode'], c['size'], a, b, c['warmup_s'])
-        if 'rx_pps' not in metrics:
+        if ('tx_pps' if c['mode'] == 'tx' else 'rx_pps') not in metrics:
             raise RuntimeError('testpmd printed no statistics: %s' % (text_a or self.sp.read(err_a)).strip()[-500:])
         peers = {'a': testpmd.summary(a, 0, c['warmup_s']),
-                 'b': None if self._loop() else testpmd.summary(b, 0, c['warmup_s'])}
+                 'b': None if self._solo() else testpmd.summary(b, 0, c['warmup_s'])}
         return peers, metrics
 
     def _path(self, name):
@@ -311,7 +323,7 @@ class CaseRunner:
         c = self.case
         tool = c['tool']
         ext = 'jsonl' if tool == 'icperf' else 'txt'
-        loop = self._loop()
+        solo = self._solo()
         init_b = self._init_pid(self.b['name'])
         self._init_pid(self.a['name'])
         cpu0 = {'a': self._cpu_ns(self.a['name']), 'b': self._cpu_ns(self.b['name'])}
@@ -319,7 +331,7 @@ class CaseRunner:
         out_b = err_b = proc_b = None
         rc_b = None
         try:
-            if not loop:
+            if not solo:
                 out_b, err_b = self._path('b.%s' % ext), self._path('b.stderr')
                 proc_b = self.sp.start(self._attach(self.b['name'], self._argv('b')), out_b, err_b)
                 if not self._wait_ready(init_b, proc_b, out_b, err_b):
@@ -351,7 +363,7 @@ class CaseRunner:
         if tool == 'icperf':
             peers, metrics = self._icperf_results(
                 {'out': text_a, 'rc': rc_a, 'err': self.sp.read(err_a)},
-                None if loop else {'out': text_b, 'rc': rc_b, 'err': self.sp.read(err_b)})
+                None if solo else {'out': text_b, 'rc': rc_b, 'err': self.sp.read(err_b)})
         elif tool == 'testpmd':
             peers, metrics = self._testpmd_results(text_a, text_b, rc_a, err_a)
         else:
@@ -370,7 +382,7 @@ class CaseRunner:
 
     def _icperf_results(self, side_a, side_b):
         """Peers' summaries and the case's metrics from icperf's outputs: side_* = {out, rc, err}
-        (texts); side_b None in a loop (a both sends and counts what came back)."""
+        (texts); side_b None in a loop (a both sends and counts what came back) and in tx mode."""
         c = self.case
         _samples_a, sum_a = parsers.parse_icperf(side_a['out'])
         sides = [('a', sum_a, side_a)]

@@ -113,7 +113,10 @@ def _rtt_metrics(rtt):
 def icperf_metrics(mode, size, a, b):
     """Metrics of one icperf case from the summaries of peer a (sender/client) and b."""
     metrics = {}
-    if mode == 'tput':
+    if mode == 'tx':
+        if a:
+            metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
+    elif mode == 'tput':
         if a:
             metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
         if b:
@@ -161,6 +164,8 @@ def udp_payload(size):
 
 def headline(mode, metrics):
     """One short line with the case's figure, for progress output."""
+    if mode == 'tx':
+        return 'tx %.1f kpps' % (metrics['tx_pps'] / 1e3) if 'tx_pps' in metrics else 'tx n/a'
     if mode == 'tput':
         if 'rx_pps' in metrics:
             text = 'rx %.1f kpps' % (metrics['rx_pps'] / 1e3)

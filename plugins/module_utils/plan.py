@@ -524,6 +524,12 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
                     # testpmd as a traffic generator (txonly/rxonly, or flowgen in a loop): unpaced,
                     # icperf's bursts, so that icperf's rate can be compared with it
                     runs += [(tool, DPDK_BACKEND, 'tput', s, 0, u) for s in sizes for u in bursts]
+                    if pp['topology'] == 'loop':
+                        # a loop's tput is a round trip (what came back, counted and checked);
+                        # the senders alone, icperf send against testpmd txonly, give the
+                        # generators' own capacity through the switch (mode tx)
+                        runs += [(t, DPDK_BACKEND, 'tx', s, 0, u) for t in ('icperf', tool) for s in sizes
+                                 for u in bursts]
         # repeated cases run in rounds (every case once, then again): icperf and a reference tool
         # alternate, so that a slow minute of a shared machine does not fall on one tool only
         count = path_repeats.get(path, repeats)

@@ -175,7 +175,8 @@ BYPASS_STUDY = 'study (VHPC\'19, 64 B): kernel sockets under 1 Mpps, every bypas
 REFERENCE_METRICS = {
     # sockperf's client reports what it sent; the received rate comes from its server's count
     'sockperf': {'tput': (('rx_pps', 'rx_pps'), ('tx_pps', 'tx_pps')), 'lat': (('rtt_p50_us', 'rtt_p50_us'), ('rtt_p99_us', 'rtt_p99_us'))},
-    'testpmd': {'tput': (('rx_pps', 'rx_pps'),), 'lat': (('rtt_p50_us', 'rtt_p50_us'), ('rtt_p99_us', 'rtt_p99_us'))},
+    'testpmd': {'tput': (('rx_pps', 'rx_pps'),), 'tx': (('tx_pps', 'tx_pps'),),
+                'lat': (('rtt_p50_us', 'rtt_p50_us'), ('rtt_p99_us', 'rtt_p99_us'))},
 }
 PRIMARY_TOOL = 'icperf'
 
@@ -591,8 +592,8 @@ def at_max_rate(cases):
 
 
 def summary_rows(df):
-    """(headers, rows) of the summary: throughput at the highest offered rate, every latency case,
-    every failed case."""
+    """(headers, rows) of the summary: throughput at the highest offered rate, every sender-alone
+    (tx) and latency case, every failed case."""
     headers = ('host', 'path', 'tool', 'backend', 'mode', 'size', 'rate', 'burst', 'rx Mpps', 'tx Mpps',
                'loss %', 'p50 us', 'p99 us', 'note')
     cases = cases_of(df)
@@ -604,7 +605,7 @@ def summary_rows(df):
         if case['status'] != 'ok':
             figures = ['-'] * 5
             note = 'FAILED' + (' ' + note if note else '')
-        elif case['mode'] == 'tput':
+        elif case['mode'] in ('tput', 'tx'):
             if id(case) not in tput and 'rx_pps' in m:
                 continue
             figures = [_mark(_fmt(m.get('rx_pps'), 3, 1e6), case), _mark(_fmt(m.get('tx_pps'), 3, 1e6), case),
@@ -1116,7 +1117,10 @@ def render_summary_md(run, df, tables=None):
             render_markdown(*tables['bypass']),
             '## Cross-checks: icperf vs reference tool', '',
             'Ratio = icperf figure / reference figure; sockperf\'s rx is its server\'s count over the client\'s '
-            'run time, its tx what its client reports having sent.', '', render_markdown(*tables['cross']),
+            'run time, its tx what its client reports having sent. Mode tx (DPDK switch in a loop): each '
+            'generator sends alone (icperf send, testpmd txonly), tx is what the switch took from it; mode tput '
+            'in a loop is the round trip (icperf client, which checks every frame, against testpmd flowgen).',
+            '', render_markdown(*tables['cross']),
             '## Study comparison', '', 'Our figures beside the published ones where a path matches a study row '
             '(see report.html for the study\'s tables and sources).', '', render_markdown(*tables['study']),
             '## Failed cases', '']
@@ -1199,7 +1203,9 @@ def render_html(run, df, plots, tables=None):
             '<h2 id="cross-checks">Cross-checks: icperf vs reference tool</h2>',
             '<p>Ratio = icperf figure / reference figure at the same host, path, mode, size and offered rate. '
             'sockperf\'s rx is its server\'s count over the client\'s run time, its tx what its client reports '
-            'having sent.</p>',
+            'having sent. Mode tx (DPDK switch in a loop): each generator sends alone (icperf send, testpmd '
+            'txonly), tx is what the switch took from it; mode tput in a loop is the round trip (icperf client, '
+            'which checks every frame, against testpmd flowgen).</p>',
             render_html_table(*tables['cross']),
             '<h2 id="study">Study comparison</h2>',
             '<p>Our figures beside the published ones where our path matches a study row '

@@ -11,7 +11,9 @@ SCHEMA_VERSION = 1
 HEADER_BYTES = 42
 MIN_FRAME = 64
 
-MODES = ('tput', 'lat')
+# tput: a sends, b (or, in a loop, a itself) counts what arrives; lat: round trip; tx: a sends
+# alone, nothing is counted on arrival (the sender's capacity through the path)
+MODES = ('tput', 'lat', 'tx')
 TOOLS = ('icperf', 'sockperf', 'testpmd')
 TOPOLOGIES = ('pair', 'loop', 'direct')
 

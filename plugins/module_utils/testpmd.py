@@ -186,14 +186,15 @@ def testpmd_metrics(mode, size, a, b, warmup_s=0, a_port=0, b_port=0):
     """Results-schema metrics of a testpmd case.
 
     ``a`` is the parsed output (:func:`parse_testpmd`) of the sender (txonly, or flowgen in the
-    loop topology), ``b`` the receiver's (rxonly; in the loop topology the same output as ``a``).
-    tput only: testpmd measures no latency, so a ``lat`` case has no metric. ``tx_pps``/``rx_pps``
+    loop topology), ``b`` the receiver's (rxonly; in the loop topology the same output as ``a``;
+    None in ``tx`` mode: txonly alone, only ``tx_pps``). tput and tx only: testpmd measures no
+    latency, so a ``lat`` case has no metric. ``tx_pps``/``rx_pps``
     are means of the per-second Tx-pps/Rx-pps after the warm-up (:func:`steady_rates`);
     ``loss_ratio`` uses the final totals (a's TX-packets vs b's RX-packets) and is only given
     when both ran to their final statistics.
     """
     metrics = {}
-    if mode != 'tput':
+    if mode not in ('tput', 'tx'):
         return metrics
     if a:
         metrics['tx_pps'] = mean_std(steady_rates(port_series(a, a_port, 'tx_pps'), warmup_s))[0]

@@ -119,6 +119,8 @@ options:
     description:
       - Reference tools measured beside icperf as a cross-check. C(sockperf) runs on kernel paths, C(testpmd)
         (txonly/rxonly, or flowgen in a loop) on DPDK paths, each on the O(reference_paths) of its kind.
+      - In the loop topology the senders alone are compared too (cases of mode C(tx), icperf C(send)
+        against testpmd C(txonly)).
     type: list
     elements: str
     default: []

@@ -209,3 +209,12 @@ def test_report_compares_kernel_and_bypass_and_icperf_with_testpmd(bench):
     cross = summary.split('## Cross-checks', 1)[1].split('\n## ', 1)[0]
     ratio = [line for line in cross.splitlines() if line.startswith('| localhost | testpmd | tput | 64 |')]
     assert ratio and 'testpmd' in ratio[0], cross       # icperf vs testpmd's own rate, same run, same topology
+    plan = json.load(open(os.path.join(bench['run_dir'], 'raw', 'localhost', 'plan.json')))
+    if plan['path_plans']['testpmd']['topology'] == 'loop':
+        # in a loop the senders alone are compared too: icperf send against testpmd txonly
+        tx = [line for line in cross.splitlines() if line.startswith('| localhost | testpmd | tx | 64 |')]
+        assert tx and '| tx Mpps |' in tx[0] and re.search(r'\| [0-9]+\.[0-9]{2} \| topology loop', tx[0]), cross
+        for tool in ('icperf', 'testpmd'):
+            found = [r for r in rows(bench) if (r['path'], r['tool'], r['mode'], r['metric']) ==
+                     ('testpmd', tool, 'tx', 'tx_pps')]
+            assert found and all(1e5 < float(r['value']) < 1e8 and r['topology'] == 'loop' for r in found), found

@@ -126,8 +126,9 @@ def main(argv):
     from ansible_collections.kbypass.testbed.plugins.module_utils.plan import make_plan, read_online_cpus
     case_id, dest = argv[1], argv[2]
     path = case_id.split('.', 1)[0]
-    tool = case_id.split('.')[1]
-    refs = {'sockperf': ['sockperf'], 'testpmd': ['testpmd']}.get(tool, [])
+    tool, mode = case_id.split('.')[1], case_id.split('.')[3]
+    # testpmd's own cases, and the senders-alone cases (mode tx) planned beside them
+    refs = ['testpmd'] if mode == 'tx' else {'sockperf': ['sockperf'], 'testpmd': ['testpmd']}.get(tool, [])
     plan = make_plan({'paths': [path], 'backends': ['udp', 'udp-mmsg', 'raw', 'raw-mmsg'], 'duration': 3,
                       'warmup': 1, 'reference_tools': refs, 'reference_paths': [path] if refs else []},
                      read_online_cpus())

@@ -77,6 +77,11 @@ def test_icperf_tput_metrics():
     assert (m['lost'], m['reordered'], m['duplicated']) == (3, 1, 0)
 
 
+def test_icperf_tx_metrics_are_the_senders_only():
+    _s, send = parsers.parse_icperf(ICPERF_SEND)
+    assert parsers.icperf_metrics('tx', 64, send, None) == {'tx_pps': 125.0}
+
+
 def test_icperf_lat_metrics():
     client = {'sent': 1000, 'received': 990, 'tx_pps_mean': 1000.0,
               'rtt_us': {'count': 990, 'min': 10.0, 'mean': 20.0, 'p50': 18.0, 'p90': 25.0, 'p99': 40.0,
@@ -98,6 +103,8 @@ def test_sockperf_tput_metrics_use_server_count():
     ('tput', {}, 'rx n/a'),
     ('lat', {'rtt_p50_us': 38.04, 'rtt_p99_us': 90.0, 'rtt_max_us': 120.0}, 'rtt p50 38.0 us, p99 90.0 us, max 120.0 us'),
     ('lat', {}, 'no latency figure'),
+    ('tx', {'tx_pps': 9123456.0}, 'tx 9123.5 kpps'),
+    ('tx', {}, 'tx n/a'),
 ])
 def test_headline(mode, metrics, text):
     assert parsers.headline(mode, metrics) == text

@@ -48,6 +48,20 @@ def test_matrix_and_ids_are_stable():
     assert case['duration_s'] == 5 and case['warmup_s'] == 1 and case['rate_pps'] == 0
 
 
+@pytest.mark.parametrize('cpus, topology, tx_cases', [
+    ([0, 1], 'loop', ['testpmd.icperf.dpdk.tx.s64.rmax.b32', 'testpmd.testpmd.dpdk.tx.s64.rmax.b32']),
+    ([0, 1, 2, 3], 'pair', []),     # pair: tput's sender and receiver already are txonly and rxonly
+])
+def test_senders_alone_are_compared_in_a_loop_only(cpus, topology, tx_cases):
+    plan = P.make_plan(dict(BASE, paths=['testpmd'], modes=['tput', 'lat'], sizes=[64],
+                            reference_tools=['testpmd'], reference_paths=['testpmd']), cpus)
+    assert plan['path_plans']['testpmd']['topology'] == topology
+    assert [c['case_id'] for c in plan['cases'] if c['mode'] == 'tx'] == tx_cases
+    assert all(c['rate_pps'] == 0 and c['topology'] == topology for c in plan['cases'] if c['mode'] == 'tx')
+    without_ref = P.make_plan(dict(BASE, paths=['testpmd'], modes=['tput'], sizes=[64]), cpus)
+    assert [c for c in without_ref['cases'] if c['mode'] == 'tx'] == []
+
+
 @pytest.mark.parametrize('params, message', [
     ({'paths': ['linux_brdge']}, "benchmark_paths: unknown value 'linux_brdge'; allowed values: linux_bridge, macvlan"),
     ({'paths': []}, 'benchmark_paths must be a non-empty list'),
@@ -174,9 +188,9 @@ def test_repeats_run_in_alternating_rounds():
                             reference_tools=['testpmd'], reference_paths=['testpmd'], path_repeats={'testpmd': 3}),
                        [0, 1])
     ids = [c['case_id'] for c in plan['cases'] if c['path'] == 'testpmd']
-    assert ids == ['testpmd.icperf.dpdk.tput.s64.rmax.b32.rep1', 'testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep1',
-                   'testpmd.icperf.dpdk.tput.s64.rmax.b32.rep2', 'testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep2',
-                   'testpmd.icperf.dpdk.tput.s64.rmax.b32.rep3', 'testpmd.testpmd.dpdk.tput.s64.rmax.b32.rep3']
+    # 2 CPUs: the loop topology, where the senders alone (mode tx) are compared too
+    assert ids == ['testpmd.%s.dpdk.%s.s64.rmax.b32.rep%d' % (tool, mode, rnd) for rnd in (1, 2, 3)
+                   for mode, tool in (('tput', 'icperf'), ('tput', 'testpmd'), ('tx', 'icperf'), ('tx', 'testpmd'))]
     assert [c['repeat'] for c in plan['cases'] if c['path'] == 'linux_bridge'] == [None]
     assert [c['case_id'] for c in plan['cases'] if c['path'] == 'linux_bridge'] == [
         'linux_bridge.icperf.udp.tput.s64.rmax.b32']

@@ -307,6 +307,22 @@ def test_cross_check_ratio(df):
     assert all(c['host'] == 'lab1' for c in checks)     # lab2 has no reference tool
 
 
+def test_senders_alone_in_a_loop_are_compared_and_summarised(run_dir):
+    loop = dict(topology='loop', repeat=None)
+    write_case(run_dir, 'lab1', 'testpmd.icperf.dpdk.tx.s64.rmax.b32', {'tx_pps': 17.2e6}, **loop)
+    write_case(run_dir, 'lab1', 'testpmd.testpmd.dpdk.tx.s64.rmax.b32', {'tx_pps': 14.3e6}, **loop)
+    df = report.tidy(report.load_run(run_dir))
+    headers, rows = report.cross_checks(df)
+    tx = [dict(zip(headers, r)) for r in rows if r[2] == 'tx']
+    assert [(c['path'], c['icperf metric'], c['icperf'], c['reference'], c['reference value'], c['ratio'])
+            for c in tx] == [('testpmd', 'tx Mpps', '17.200', 'testpmd', '14.300', '%.2f' % (17.2 / 14.3))]
+    assert 'topology loop' in tx[0]['note']
+    headers, rows = report.summary_rows(df)
+    summary = [dict(zip(headers, r)) for r in rows if r[4] == 'tx']
+    assert sorted((c['tool'], c['rx Mpps'], c['tx Mpps']) for c in summary) == [
+        ('icperf', '-', '17.200'), ('testpmd', '-', '14.300')]
+
+
 @pytest.mark.parametrize('line', [
     ('lab1', 'linux_bridge', 'icperf', 'udp', 'tput', '64', 'max', '32', '0.164'),
     ('lab1', 'macvlan', 'icperf', 'udp', 'lat', '64', '1000', '4', '60.5', '310.2'),
