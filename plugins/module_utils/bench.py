@@ -199,7 +199,7 @@ class CaseRunner:
                 ('tx', 'a'): 'send'}
         me, peer = (self.a, self.b) if role == 'a' else (self.b, self.a)
         # in a loop a both sends and receives what comes back: icperf's client, unpaced for tput
-        name = 'client' if self._loop() and role == 'a' and c['mode'] != 'tx' else mode[(c['mode'], role)]
+        name = 'client' if self._loop() and c['mode'] == 'tput' and role == 'a' else mode[(c['mode'], role)]
         argv = [self.icperf, name, '--backend', c['backend'], '--size', str(c['size']),
                 '--burst', str(c['burst']), '--duration', str(c['duration_s']), '--warmup', str(c['warmup_s']),
                 '--port', str(self.port), '--src-ip', me['ip']]

@@ -111,14 +111,12 @@ def _rtt_metrics(rtt):
 
 
 def icperf_metrics(mode, size, a, b):
-    """Metrics of one icperf case from the summaries of peer a (sender/client) and b."""
+    """Metrics of one icperf case from the summaries of peer a (sender/client) and b (tx mode:
+    a's send rate only)."""
     metrics = {}
-    if mode == 'tx':
-        if a:
-            metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
-    elif mode == 'tput':
-        if a:
-            metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
+    if a:
+        metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
+    if mode == 'tput':
         if b:
             metrics['rx_pps'] = float(b.get('rx_pps_mean') or 0.0)
             metrics['rx_pps_std'] = float(b.get('rx_pps_std') or 0.0)
@@ -128,13 +126,11 @@ def icperf_metrics(mode, size, a, b):
                     metrics[key] = int(b[key])
         if a and b and a.get('sent'):
             metrics['loss_ratio'] = max(0.0, (a['sent'] - b.get('received', 0)) / float(a['sent']))
-    else:
-        if a:
-            metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
-            if a.get('rtt_us'):
-                metrics.update(_rtt_metrics(a['rtt_us']))
-            if a.get('sent'):
-                metrics['loss_ratio'] = max(0.0, (a['sent'] - a.get('received', 0)) / float(a['sent']))
+    elif mode == 'lat' and a:
+        if a.get('rtt_us'):
+            metrics.update(_rtt_metrics(a['rtt_us']))
+        if a.get('sent'):
+            metrics['loss_ratio'] = max(0.0, (a['sent'] - a.get('received', 0)) / float(a['sent']))
     return metrics
 
 
