@@ -6,27 +6,13 @@ plan the CPUs. Pure functions: no I/O except in read_online_cpus() and read_tota
 
 from __future__ import annotations
 
+from ansible_collections.kbypass.testbed.plugins.module_utils import paths as registry
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     HEADER_BYTES, MIN_FRAME, case_id,
 )
 
-# Every data path the collection knows, in a fixed order (the order gives each path its
-# address block, so it must only ever be appended to). Each has a role of the same name.
-# short: container name part; kind: kernel (sockets in the container) or dpdk (bypass);
-# switch: a switch on the host busy-polls a CPU while the path is started (it needs its own);
-# sockets: the containers reach the host (or each other) through sockets in a shared folder.
-DATA_PATHS = {
-    'linux_bridge': {'short': 'br', 'kind': 'kernel', 'index': 1, 'switch': False, 'sockets': False},
-    'macvlan': {'short': 'mv', 'kind': 'kernel', 'index': 2, 'switch': False, 'sockets': False},
-    'ovs': {'short': 'ovs', 'kind': 'kernel', 'index': 3, 'switch': False, 'sockets': False},
-    'ovs_dpdk': {'short': 'od', 'kind': 'dpdk', 'index': 4, 'switch': True, 'sockets': True},
-    'testpmd': {'short': 'tp', 'kind': 'dpdk', 'index': 5, 'switch': True, 'sockets': True},
-    'memif': {'short': 'mf', 'kind': 'dpdk', 'index': 6, 'switch': False, 'sockets': True},
-    'af_xdp': {'short': 'xd', 'kind': 'dpdk', 'index': 7, 'switch': False, 'sockets': False},
-    # SR-IOV: a virtual function of a NIC (the PF, sriov_pf) moved into each container; the NIC
-    # switches between them. Kernel sockets on the VF's kernel driver.
-    'sriov': {'short': 'sv', 'kind': 'kernel', 'index': 8, 'switch': False, 'sockets': False},
-}
+# The data paths: one registry (paths.py); plan.DATA_PATHS is the same dict.
+DATA_PATHS = registry.DATA_PATHS
 KERNEL_BACKENDS = ('udp', 'udp-mmsg', 'raw', 'raw-mmsg')
 DPDK_BACKEND = 'dpdk'
 # reference tool -> the kind of path it runs on
@@ -222,20 +208,11 @@ def socket_dir(path):
 
 def dpdk_device(path, peer, name, mac):
     """The DPDK device (EAL --vdev) through which a container's peer reaches the path
-    (docs/data-paths.md). None for kernel paths."""
-    sock = socket_dir(path)
-    if path == 'testpmd':
-        return 'net_virtio_user0,path=%s/%s.sock,queues=1,mac=%s' % (sock, name, mac)
-    if path == 'ovs_dpdk':
-        return 'net_virtio_user0,path=%s/%s.sock,server=1,queues=1,mac=%s' % (sock, name, mac)
-    if path == 'memif':
-        # socket-abstract=no: 22.11 puts the socket in the abstract namespace by default, which
-        # is per network namespace: the other container would never see it
-        return 'net_memif0,role=%s,socket=%s/memif.sock,socket-abstract=no,id=0,mac=%s' % (
-            'server' if peer == 'b' else 'client', sock, mac)
-    if path == 'af_xdp':
-        return 'net_af_xdp0,iface=eth0,start_queue=0,queue_count=1'
-    return None
+    (docs/data-paths.md; the registry's device format). None for kernel paths."""
+    device = DATA_PATHS[path]['device']
+    if not device:
+        return None
+    return device.format(socket_dir=socket_dir(path), name=name, mac=mac, role='server' if peer == 'b' else 'client')
 
 
 def path_network(path, host_index=0):
@@ -255,7 +232,7 @@ def path_network(path, host_index=0):
         net[peer] = {'name': name, 'ip': '%s.%d.%d' % (ADDRESS_BLOCK, index, 2 * host_index + host), 'mac': mac}
         if DATA_PATHS[path]['kind'] == 'dpdk':
             net[peer]['vdev'] = dpdk_device(path, peer, name, mac)
-            net[peer]['ready'] = 'started' if path == 'memif' and peer == 'b' else 'link up'
+            net[peer]['ready'] = DATA_PATHS[path]['ready'][peer]
     return net
 
 
@@ -298,13 +275,9 @@ def path_containers(path, cpus, container_config=None, template='busybox', templ
     return out
 
 
-# The variable naming the host NIC a kernel path is joined to (the macvlans' parent, the OVS
-# bridge's uplink port, the PF whose VFs the sriov containers get): empty = the path stays inside
-# the host, except for the paths of REQUIRED_NICS. Two-host cases need it on both hosts.
-# (linux_bridge has no uplink yet.)
-UPLINK_VARS = {'macvlan': 'macvlan_parent', 'ovs': 'ovs_uplink', 'sriov': 'sriov_pf'}
-# paths that cannot run without their NIC (no host-internal fallback): name -> what the NIC must be
-REQUIRED_NICS = {'sriov': 'an SR-IOV capable NIC (a PF: /sys/class/net/<if>/device/sriov_totalvfs exists)'}
+# The NIC of a path (the registry's uplink: the macvlans' parent, the OVS bridge's uplink port,
+# the PF whose VFs the sriov containers get): empty = the path stays inside the host, except for
+# the paths whose registry entry has nic_required. Two-host cases need it on both hosts.
 # containers of one path on one host (a and b), each with its own VF on the sriov path
 PEERS = ('a', 'b')
 # at most this many hosts share one path's /24 (two addresses each)
@@ -317,11 +290,12 @@ def check_parents(parents, paths, host_links, total_vfs=None):
     total_vfs: {interface: sriov_totalvfs} of the host's PFs, to list them for sriov_pf (None: unknown)."""
     for path, parent in sorted((parents or {}).items()):
         if path in paths and parent and parent not in host_links:
-            var = UPLINK_VARS.get(path, '%s_parent' % path)
-            if path in REQUIRED_NICS:
+            var = DATA_PATHS[path]['uplink'] if path in DATA_PATHS else '%s_parent' % path
+            required = DATA_PATHS.get(path, {}).get('nic_required')
+            if required:
                 raise PlanError("%s: link %r does not exist on this host; set %s to the interface of %s, "
                                 "or remove %s from benchmark_paths%s"
-                                % (var, parent, var, REQUIRED_NICS[path], path, _pf_list(total_vfs)))
+                                % (var, parent, var, required, path, _pf_list(total_vfs)))
             raise PlanError("%s: link %r does not exist on this host; set %s to one of: %s, "
                             "or leave it empty to keep the path inside the host"
                             % (var, parent, var, ', '.join(sorted(host_links)) or 'none'))
@@ -350,7 +324,7 @@ def check_sriov(parents, paths, total_vfs=None):
     pf = (parents or {}).get('sriov')
     if not pf:
         raise PlanError('sriov_pf is empty: set it to the interface of %s or remove sriov from benchmark_paths%s'
-                        % (REQUIRED_NICS['sriov'], _pf_list(total_vfs)))
+                        % (DATA_PATHS['sriov']['nic_required'], _pf_list(total_vfs)))
     if total_vfs is None or pf not in total_vfs:
         return  # unknown here, or a missing link (check_parents names it)
     total = total_vfs[pf]
@@ -358,7 +332,7 @@ def check_sriov(parents, paths, total_vfs=None):
         raise PlanError('sriov_pf: %r is not an SR-IOV physical function (no /sys/class/net/%s/device/'
                         'sriov_totalvfs); set sriov_pf to the interface of %s, enable SR-IOV for the NIC in the '
                         'firmware, or remove sriov from benchmark_paths%s'
-                        % (pf, pf, REQUIRED_NICS['sriov'], _pf_list(total_vfs)))
+                        % (pf, pf, DATA_PATHS['sriov']['nic_required'], _pf_list(total_vfs)))
     if total < len(PEERS):
         raise PlanError('sriov_pf: %s offers %d VF%s (sriov_totalvfs) but the sriov path needs %d, one per '
                         'container; set sriov_pf to a NIC with more VFs, or remove sriov from benchmark_paths%s'
@@ -389,6 +363,7 @@ def check_cross(params, paths):
         raise PlanError('the inventory group has %d hosts; at most %d can share the address plan'
                         % (len(hosts), MAX_HOSTS))
     index = hosts.index(host) if host in hosts else 0
+    uplinks = registry.uplink_vars()
     pairs = params.get('cross_pairs') or []
     cross_paths = list(params.get('cross_paths') or [])
     if not isinstance(pairs, list):
@@ -409,18 +384,18 @@ def check_cross(params, paths):
             peers.append(pair['b'])
     if pairs and not cross_paths:
         raise PlanError('benchmark_cross_pairs is set but benchmark_cross_paths is empty; list the paths to '
-                        'run between the hosts, from: %s' % ', '.join(UPLINK_VARS))
+                        'run between the hosts, from: %s' % ', '.join(uplinks))
     for path in cross_paths:
-        if path not in UPLINK_VARS:
+        if path not in uplinks:
             raise PlanError('benchmark_cross_paths: %r cannot join two hosts; allowed: %s'
-                            % (path, ', '.join(UPLINK_VARS)))
+                            % (path, ', '.join(uplinks)))
         if mine and path not in paths:
             raise PlanError('benchmark_cross_paths: %r is not in benchmark_paths (%s) of %s'
                             % (path, ', '.join(paths), host))
         if mine and not (params.get('parents') or {}).get(path):
             raise PlanError('benchmark_cross_paths: %s joins two hosts only through a NIC of each: set %s '
                             '(on %s) to the NIC that links the hosts'
-                            % (path, UPLINK_VARS[path], host))
+                            % (path, uplinks[path], host))
     return index, peers
 
 
@@ -560,14 +535,27 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
         containers[p] = path_containers(p, path_plans[p]['cpus'], params.get('container_config'),
                                         'busybox' if dpdk else template,
                                         [] if dpdk else params.get('template_options'), host_index)
+    all_path_plans = dict((p, dict(plan_path_cpus(p, pool, cpp, switch_cpus, topology, reserve),
+                                   socket_dir=socket_dir(p))) for p in DATA_PATHS)
+    all_containers = dict((p, path_containers(p, None, host_index=host_index)) for p in DATA_PATHS)
     return {'cases': unique, 'cross_cases': cross_cases, 'host_index': host_index,
             'cpu_plan': cpu, 'path_plans': path_plans, 'paths': paths, 'containers': containers,
             'dpdk_paths': [p for p in paths if DATA_PATHS[p]['kind'] == 'dpdk'],
-            'all_containers': dict((p, path_containers(p, None, host_index=host_index)) for p in DATA_PATHS),
-            'all_path_plans': dict((p, dict(plan_path_cpus(p, pool, cpp, switch_cpus, topology, reserve),
-                                            socket_dir=socket_dir(p))) for p in DATA_PATHS),
+            'path_vars': dict((p, path_vars(p, containers[p], path_plans[p], mtus.get(p, 1500))) for p in paths),
+            # teardown: every path the collection knows, whatever benchmark_paths says now
+            'all_path_vars': dict((p, path_vars(p, all_containers[p], all_path_plans[p], mtus.get(p, 1500)))
+                                  for p in DATA_PATHS),
             'known_paths': list(DATA_PATHS),
             'payload_bytes_min': MIN_FRAME - HEADER_BYTES}
+
+
+def path_vars(path, containers, path_plan, mtu):
+    """What the benchmark hands one path's role: {role, vars: {<prefix>_<key>: value}} from the plan
+    (containers, mtu, topology, the switch's and main CPUs, the sockets folder) and the registry."""
+    plan_vars = {'containers': containers, 'mtu': int(mtu), 'topology': path_plan['topology'],
+                 'cpus': path_plan['cpus'].get('switch', ''), 'main_cpus': path_plan['cpus'].get('main', ''),
+                 'socket_dir': path_plan['socket_dir']}
+    return {'role': DATA_PATHS[path]['role'], 'vars': registry.role_vars(path, plan_vars)}
 
 
 def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rates, bursts, lat_rates, lat_bursts,

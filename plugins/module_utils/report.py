@@ -26,7 +26,7 @@ import traceback
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     CASE_FILE, CONDITION_COLUMNS, CSV_COLUMNS, HOST_FILE, METRICS, PLAN_FILE, RUN_FILE, SCHEMA_VERSION,
 )
-from ansible_collections.kbypass.testbed.plugins.module_utils.plan import DATA_PATHS
+from ansible_collections.kbypass.testbed.plugins.module_utils.paths import DATA_PATHS, study_row
 
 try:
     import pandas as pd
@@ -52,8 +52,7 @@ except ImportError:
 
 
 # ---------------------------------------------------------------------------------------------
-# The reference study's figures (docs: /work/shared/reference/paper.md, read from the papers'
-# text and plots, about +-2%).
+# The reference study's figures (the papers below; read from their text and plots, about +-2%).
 # ---------------------------------------------------------------------------------------------
 _VHPC19 = ("[VHPC'19] G. Ara, L. Abeni, T. Cucinotta, C. Vitucci, \"On the Use of Kernel Bypass Mechanisms "
            "for High-Performance Inter-container Communications\", ISC High Performance 2019 workshops, "
@@ -148,16 +147,6 @@ STUDY = {
     },
 }
 
-# our data path name -> the study's row name (max_rx tables pick the Snabb row they have)
-STUDY_PATHS = {
-    'testpmd': 'testpmd',
-    'basicfwd': 'basicfwd',
-    'ovs_dpdk': 'OVS-DPDK',
-    'vpp': 'VPP',
-    'sriov': 'SR-IOV',
-    'vale': 'VALE',
-    'snabb': 'Snabb',
-}
 # icperf backend over the Linux bridge -> the study's socket technique
 STUDY_SOCKETS = {
     'udp': 'UDP send/recv',
@@ -166,7 +155,6 @@ STUDY_SOCKETS = {
     'raw-mmsg': 'raw mmsg',
 }
 SOCKET_STUDY_PATH = 'linux_bridge'
-KERNEL_PATHS = tuple(p for p in DATA_PATHS if DATA_PATHS[p]['kind'] == 'kernel')
 # frame size of the kernel-vs-bypass comparison, and the study's finding at that size (VHPC'19)
 BYPASS_SIZE = 64
 BYPASS_STUDY = 'study (VHPC\'19, 64 B): kernel sockets under 1 Mpps, every bypass path over 5 Mpps'
@@ -755,7 +743,7 @@ def kernel_vs_bypass(df):
 
 
 def _study_row(table, path):
-    name = STUDY_PATHS.get(path)
+    name = study_row(path)
     if name is None:
         return None
     if name in table['rows']:
@@ -800,7 +788,7 @@ def study_comparison(df):
                 or case['rate_pps'] != rtt['rate_pps']):
             continue
         for entry in rtt['rows']:
-            name = STUDY_PATHS.get(case['path'])
+            name = study_row(case['path'])
             if entry['hosts'] == 1 and entry['burst'] == case['burst'] and name in entry['values']:
                 add(case, mean, entry['values'][name][rtt['sizes'].index(case['size'])], 'us', name,
                     'mean RTT, ' + entry['case'])
@@ -1014,7 +1002,7 @@ def plot_latency(cases):
 def plot_kernel_sockets(cases):
     """Kernel socket techniques at 64 B: the study's two columns beside our kernel paths. PNG or None."""
     table = STUDY['sockets']
-    points = [c for c in at_max_rate(cases) if c['path'] in KERNEL_PATHS and c['tool'] == PRIMARY_TOOL
+    points = [c for c in at_max_rate(cases) if c['path'] in DATA_PATHS and DATA_PATHS[c['path']]['kind'] == 'kernel' and c['tool'] == PRIMARY_TOOL
               and c['size'] == table['size'] and c['backend'] in STUDY_SOCKETS]
     if not points:
         return None

@@ -215,6 +215,22 @@ path_plans:
       oversubscribed, housekeeping, note, socket_dir.
   returned: success
   type: dict
+path_vars:
+  description:
+    - Path name -> what the benchmark hands the path's role (C(tasks/path.yml)) -- C(role), the role's name,
+      and C(vars), its variables (<prefix>_containers, <prefix>_mtu and those the registry entry names, e.g.
+      topology, cpus, main_cpus, socket_dir), from the plan and the data-path registry (module_utils/paths.py).
+  returned: success
+  type: dict
+all_path_vars:
+  description: Like RV(path_vars), for every path the collection knows (teardown removes them all).
+  returned: success
+  type: dict
+known_paths:
+  description: Every data path the collection knows, in registry order.
+  returned: success
+  type: list
+  elements: str
 dpdk_paths:
   description: The planned paths of kind dpdk (the C(dpdk) role provisions hugepages for them).
   returned: success
@@ -243,7 +259,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import (
-    PlanError, format_cpu_list, make_plan, read_online_cpus, read_total_vfs,
+    DATA_PATHS, PlanError, format_cpu_list, make_plan, read_online_cpus, read_total_vfs,
 )
 
 
@@ -288,7 +304,8 @@ def main():
         host_cpus = read_online_cpus()
         links = os.listdir('/sys/class/net') if os.path.isdir('/sys/class/net') else None
         # the sriov path's PF: sriov_totalvfs of every link, to check sriov_pf and list the PFs there are
-        total_vfs = read_total_vfs(links) if links is not None and 'sriov' in module.params['paths'] else None
+        nic_paths = [p for p in module.params['paths'] if p in DATA_PATHS and DATA_PATHS[p]['nic_required']]
+        total_vfs = read_total_vfs(links) if links is not None and nic_paths else None
         plan = make_plan(module.params, host_cpus, module.params['mtus'], links, total_vfs)
     except PlanError as exc:
         module.fail_json(msg=str(exc))

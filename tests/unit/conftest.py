@@ -48,3 +48,19 @@ def pytest_runtest_setup(item):
     for name, (_description, ok, reason) in MACHINE_MARKERS.items():
         if item.get_closest_marker(name) is not None and not ok():
             pytest.skip(reason)
+
+
+@pytest.fixture
+def declare_path():
+    """declare_path(name, index, short, kind, **spec): a data path declared in the registry for one
+    test (plugins/module_utils/paths.py), forgotten afterwards."""
+    from ansible_collections.kbypass.testbed.plugins.module_utils import paths
+    declared = []
+
+    def declare(name, index, short, kind, **spec):
+        declared.append(name)
+        return paths.register(name, index, short, kind, **spec)
+
+    yield declare
+    for name in declared:
+        paths.unregister(name)

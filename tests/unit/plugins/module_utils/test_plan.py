@@ -119,7 +119,9 @@ def test_containers_carry_cpuset_and_common_config():
     assert b['config']['lxc.mount.entry'] == P.BUSYBOX_MOUNTS + mounts['lxc.mount.entry']
     debian = P.make_plan(dict(BASE, container_config=mounts, template='debian'), [0, 1, 2])
     assert debian['containers']['macvlan'][0]['config']['lxc.mount.entry'] == mounts['lxc.mount.entry']
-    assert set(plan['all_containers']) == set(P.DATA_PATHS)
+    assert set(plan['all_path_vars']) == set(P.DATA_PATHS)
+    assert plan['path_vars']['macvlan'] == {'role': 'kbypass.testbed.macvlan', 'vars': {
+        'macvlan_containers': plan['containers']['macvlan'], 'macvlan_mtu': 1500}}
 
 
 @pytest.mark.parametrize('path, host, topology, want_topology, cpus, over', [

@@ -263,7 +263,9 @@ def test_study_size_tables_are_well_formed(name):
     ('linux_bridge', 'raw', 64, 'raw send/recv', "CLOSER'20 (1 Mpps offered, burst 64)", 360),
     ('linux_bridge', 'raw-mmsg', 64, 'raw mmsg', "VHPC'19 (burst 64)", 594),
 ])
-def test_study_comparison_maps_paths(run_dir, path, backend, size, row, table, study):
+def test_study_comparison_maps_paths(run_dir, declare_path, path, backend, size, row, table, study):
+    if path == 'vpp':   # a path still to come: its registry entry names the study's row
+        declare_path('vpp', 90, 'vp', 'dpdk', study='VPP')
     cid = '%s.icperf.%s.tput.s%d.rmax.b32' % (path, backend, size)
     write_case(run_dir, 'lab1', cid, {'rx_pps': 2.0e6, 'tx_pps': 2.0e6})
     headers, rows = report.study_comparison(report.tidy(report.load_run(run_dir)))
@@ -283,7 +285,8 @@ def test_study_comparison_of_the_example(df):
     assert lab2 and all(r['ours'].endswith('*') and r['ours / study'].endswith('*') for r in lab2)
 
 
-def test_touch_case_is_held_against_the_touch_table(run_dir):
+def test_touch_case_is_held_against_the_touch_table(run_dir, declare_path):
+    declare_path('vale', 91, 'va', 'dpdk', study='VALE')
     write_case(run_dir, 'lab1', 'vale.icperf.dpdk.tput.s64.rmax.b32.touch', {'rx_pps': 7.0e6}, touch=True)
     headers, rows = report.study_comparison(report.tidy(report.load_run(run_dir)))
     found = [dict(zip(headers, r)) for r in rows if r[1] == 'vale']
