@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 name: data_paths
-author: kbypass.testbed contributors
+author: kbypass.testbed maintainers (@kbypass)
 short_description: Read the collection's registry of data paths
 description:
   - Returns what the data-path registry (C(plugins/module_utils/paths.py)) declares, so that playbooks

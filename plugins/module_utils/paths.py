@@ -23,9 +23,11 @@ Keys of an entry (register() fills the defaults):
 - uplink: the variable naming the host NIC the path is joined to (a macvlan's parent, an OVS
   bridge's uplink, the PF whose VFs the containers get); paths with one can join two hosts.
 - nic_required: for paths that cannot run without their NIC: what that NIC must be.
-- role_vars: what the path's role takes from the plan besides containers and mtu: a list of
-  keys of the plan's path variables (topology, cpus, main_cpus, socket_dir), and fixed values
-  (e.g. the benchmark reserves hugepages itself, so testpmd's role does not).
+- role_vars: what the path's role takes from the plan besides containers and mtu: {key: the plan's
+  path variable (topology, cpus, main_cpus, socket_dir, record)} or {key: {'value': a fixed value}}
+  (e.g. the benchmark reserves hugepages itself, so testpmd's role does not). A role that makes a
+  choice the plan leaves open (OVS: the datapath; SR-IOV: the VFs it got) takes 'record': the file
+  (JSON) where it writes what it chose; the run reads it into plan.json's provisioned.<path>.
 - study: the reference study's row name for this path (report's comparison tables), or None.
 - label: how the report names the path.
 """
@@ -69,7 +71,8 @@ def unregister(name):
 
 register('linux_bridge', 1, 'br', 'kernel', label='Linux bridge')
 register('macvlan', 2, 'mv', 'kernel', uplink='macvlan_parent', label='macvlan')
-register('ovs', 3, 'ovs', 'kernel', uplink='ovs_uplink', label='OVS (kernel or netdev datapath)')
+register('ovs', 3, 'ovs', 'kernel', uplink='ovs_uplink', role_vars={'record': 'record'},
+         label='OVS (kernel or netdev datapath)')
 register('ovs_dpdk', 4, 'od', 'dpdk', switch=True, sockets=True,
          device='net_virtio_user0,path={socket_dir}/{name}.sock,server=1,queues=1,mac={mac}',
          role_vars=dict((k, k) for k in SWITCH_VARS), study='OVS-DPDK', label='OVS-DPDK')
@@ -85,7 +88,8 @@ register('memif', 6, 'mf', 'dpdk', sockets=True,
 register('af_xdp', 7, 'xd', 'dpdk', device='net_af_xdp0,iface=eth0,start_queue=0,queue_count=1', label='AF_XDP')
 # SR-IOV: a virtual function of a NIC (the PF, sriov_pf) moved into each container; the NIC
 # switches between them. Kernel sockets on the VF's kernel driver.
-register('sriov', 8, 'sv', 'kernel', uplink='sriov_pf', study='SR-IOV', label='SR-IOV (kernel VF)',
+register('sriov', 8, 'sv', 'kernel', uplink='sriov_pf', role_vars={'record': 'record'}, study='SR-IOV',
+         label='SR-IOV (kernel VF)',
          nic_required='an SR-IOV capable NIC (a PF: /sys/class/net/<if>/device/sriov_totalvfs exists)')
 
 

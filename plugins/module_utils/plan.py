@@ -20,6 +20,8 @@ REFERENCE_TOOLS = {'sockperf': 'kernel', 'testpmd': 'dpdk'}
 TOPOLOGIES = ('auto', 'pair', 'loop')
 # Where the paths' sockets live on the host; bind-mounted at the same place in the containers.
 SOCKET_ROOT = '/run/kbypass'
+# Where the paths' roles record what they chose (registry role_vars 'record'), one JSON file a path.
+RECORD_DIR = SOCKET_ROOT + '/provisioned'
 # EAL memory of the DPDK peers: hugepages (reserved by the dpdk role) without a hugetlbfs
 # mount in the container, or plain memory.
 DPDK_MEMORY = {
@@ -364,8 +366,8 @@ def check_cross(params, paths):
                         % (len(hosts), MAX_HOSTS))
     index = hosts.index(host) if host in hosts else 0
     uplinks = registry.uplink_vars()
-    pairs = params.get('cross_pairs') or []
-    cross_paths = list(params.get('cross_paths') or [])
+    pairs = _param(params, 'cross_pairs')
+    cross_paths = list(_param(params, 'cross_paths'))
     if not isinstance(pairs, list):
         raise PlanError('benchmark_cross_pairs must be a list of {a: host, b: host}, e.g. [{a: lab1, b: lab2}]')
     peers, mine = [], False
@@ -399,6 +401,15 @@ def check_cross(params, paths):
     return index, peers
 
 
+def _param(params, name):
+    """One benchmark parameter; every one must be given (their defaults have one home: the benchmark
+    role's meta/argument_specs.yml, read by the lookup kbypass.testbed.bench_parameters)."""
+    if params.get(name) is None:
+        raise PlanError('benchmark_%s is not set; the benchmark role sets every parameter, each to its default '
+                        'from roles/benchmark/meta/argument_specs.yml unless the inventory sets it' % name)
+    return params[name]
+
+
 def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
     """Validate params (the benchmark_* variables without their prefix) and expand the matrix.
 
@@ -407,32 +418,32 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
     total_vfs: {link: sriov_totalvfs or None} of the host's links (read_total_vfs; None: not checked).
     """
     mtus = mtus or {}
-    paths = _choices(params.get('paths'), 'benchmark_paths', tuple(DATA_PATHS))
-    backends = _choices(params.get('backends') or ['udp'], 'benchmark_backends', KERNEL_BACKENDS)
-    modes = _choices(params.get('modes') or ['tput', 'lat'], 'benchmark_modes', ('tput', 'lat'))
-    rates = [_rate(r, 'benchmark_rates') for r in (params.get('rates') or ['max'])]
-    bursts = _positive_ints(params.get('bursts') or [32], 'benchmark_bursts', MAX_BURST)
-    lat_rates = [_rate(r, 'benchmark_lat_rates') for r in (params.get('lat_rates') or [1000])]
-    lat_bursts = _positive_ints(params.get('lat_bursts') or [4], 'benchmark_lat_bursts', MAX_BURST)
-    duration = _positive_ints([params.get('duration', 10)], 'benchmark_duration')[0]
-    warmup = params.get('warmup', 2)
+    paths = _choices(_param(params, 'paths'), 'benchmark_paths', tuple(DATA_PATHS))
+    backends = _choices(_param(params, 'backends'), 'benchmark_backends', KERNEL_BACKENDS)
+    modes = _choices(_param(params, 'modes'), 'benchmark_modes', ('tput', 'lat'))
+    rates = [_rate(r, 'benchmark_rates') for r in _param(params, 'rates')]
+    bursts = _positive_ints(_param(params, 'bursts'), 'benchmark_bursts', MAX_BURST)
+    lat_rates = [_rate(r, 'benchmark_lat_rates') for r in _param(params, 'lat_rates')]
+    lat_bursts = _positive_ints(_param(params, 'lat_bursts'), 'benchmark_lat_bursts', MAX_BURST)
+    duration = _positive_ints([_param(params, 'duration')], 'benchmark_duration')[0]
+    warmup = _param(params, 'warmup')
     if not isinstance(warmup, int) or warmup < 0 or warmup >= duration:
         raise PlanError('benchmark_warmup: %r must be a whole number of seconds, >= 0 and below '
                         'benchmark_duration (%d)' % (warmup, duration))
-    cpp = _positive_ints([params.get('cpus_per_container', 1)], 'benchmark_cpus_per_container')[0]
-    switch_cpus = _positive_ints([params.get('switch_cpus', 1)], 'benchmark_switch_cpus')[0]
-    topology = params.get('topology') or 'auto'
+    cpp = _positive_ints([_param(params, 'cpus_per_container')], 'benchmark_cpus_per_container')[0]
+    switch_cpus = _positive_ints([_param(params, 'switch_cpus')], 'benchmark_switch_cpus')[0]
+    topology = _param(params, 'topology')
     if topology not in TOPOLOGIES:
         raise PlanError('benchmark_topology: unknown value %r; allowed values: %s' % (topology, ', '.join(TOPOLOGIES)))
-    memory = params.get('dpdk_memory') or 'hugepages'
+    memory = _param(params, 'dpdk_memory')
     if memory not in DPDK_MEMORY:
         raise PlanError('benchmark_dpdk_memory: unknown value %r; allowed values: %s'
                         % (memory, ', '.join(DPDK_MEMORY)))
-    cpus_text = params.get('cpus')
+    cpus_text = _param(params, 'cpus')
     wanted = parse_cpu_list(cpus_text) if cpus_text not in (None, '') else None
-    tools = _choices(params.get('reference_tools'), 'benchmark_reference_tools',
-                     tuple(REFERENCE_TOOLS)) if params.get('reference_tools') else []
-    ref_paths = params.get('reference_paths') or []
+    tools = _choices(_param(params, 'reference_tools'), 'benchmark_reference_tools',
+                     tuple(REFERENCE_TOOLS)) if _param(params, 'reference_tools') else []
+    ref_paths = _param(params, 'reference_paths')
     for path in ref_paths:
         if path not in paths:
             raise PlanError('benchmark_reference_paths: %r is not in benchmark_paths (%s)' % (path, ', '.join(paths)))
@@ -442,9 +453,9 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
                             'benchmark_reference_tools (%s); add one of: %s'
                             % (path, kind, ', '.join(tools) or 'empty',
                                ', '.join(t for t in REFERENCE_TOOLS if REFERENCE_TOOLS[t] == kind)))
-    touch = bool(params.get('touch', False))
-    repeats = _positive_ints([params.get('repeats', 1)], 'benchmark_repeats', MAX_REPEATS)[0]
-    path_repeats = params.get('path_repeats') or {}
+    touch = bool(_param(params, 'touch'))
+    repeats = _positive_ints([_param(params, 'repeats')], 'benchmark_repeats', MAX_REPEATS)[0]
+    path_repeats = dict(_param(params, 'path_repeats'))
     if not isinstance(path_repeats, dict):
         raise PlanError('benchmark_path_repeats must be a mapping of path name to a number of rounds, e.g. {testpmd: 3}')
     for path, count in path_repeats.items():
@@ -457,7 +468,7 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
     host_index, cross_peers = check_cross(params, paths)
     hosts = list(params.get('hosts') or [])
     pool = _cpu_pool(host_cpus, wanted)
-    reserve = params.get('reserve_housekeeping', True)
+    reserve = _param(params, 'reserve_housekeeping')
     cpu = plan_cpus(host_cpus, wanted, ('a', 'b'), cpp, reserve)
     path_plans = {}
     for path in paths:
@@ -467,8 +478,8 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
     cases = []
     for path in paths:
         mtu = int(mtus.get(path, 1500))
-        sizes = _sizes(params.get('sizes') or [64], 'benchmark_sizes', mtu, path)
-        lat_sizes = _sizes(params.get('lat_sizes') or [64], 'benchmark_lat_sizes', mtu, path)
+        sizes = _sizes(_param(params, 'sizes'), 'benchmark_sizes', mtu, path)
+        lat_sizes = _sizes(_param(params, 'lat_sizes'), 'benchmark_lat_sizes', mtu, path)
         net = path_network(path, host_index)
         pp = path_plans[path]
         kind = DATA_PATHS[path]['kind']
@@ -526,7 +537,7 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
         if case['case_id'] not in seen:
             seen.add(case['case_id'])
             unique.append(case)
-    template = params.get('template') or 'busybox'
+    template = _param(params, 'container_template')
     containers = {}
     for p in paths:
         # DPDK peers run icperf and testpmd linked against the host's DPDK: only busybox
@@ -534,7 +545,7 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
         dpdk = DATA_PATHS[p]['kind'] == 'dpdk'
         containers[p] = path_containers(p, path_plans[p]['cpus'], params.get('container_config'),
                                         'busybox' if dpdk else template,
-                                        [] if dpdk else params.get('template_options'), host_index)
+                                        [] if dpdk else _param(params, 'container_template_options'), host_index)
     all_path_plans = dict((p, dict(plan_path_cpus(p, pool, cpp, switch_cpus, topology, reserve),
                                    socket_dir=socket_dir(p))) for p in DATA_PATHS)
     all_containers = dict((p, path_containers(p, None, host_index=host_index)) for p in DATA_PATHS)
@@ -546,6 +557,9 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
             'all_path_vars': dict((p, path_vars(p, all_containers[p], all_path_plans[p], mtus.get(p, 1500)))
                                   for p in DATA_PATHS),
             'known_paths': list(DATA_PATHS),
+            # {path: its record file} of the planned paths whose role records what it chose
+            'records': dict((p, '%s/%s.json' % (RECORD_DIR, p)) for p in paths if 'record' in DATA_PATHS[p]['role_vars']),
+            'record_dir': RECORD_DIR,
             'payload_bytes_min': MIN_FRAME - HEADER_BYTES}
 
 
@@ -554,7 +568,7 @@ def path_vars(path, containers, path_plan, mtu):
     (containers, mtu, topology, the switch's and main CPUs, the sockets folder) and the registry."""
     plan_vars = {'containers': containers, 'mtu': int(mtu), 'topology': path_plan['topology'],
                  'cpus': path_plan['cpus'].get('switch', ''), 'main_cpus': path_plan['cpus'].get('main', ''),
-                 'socket_dir': path_plan['socket_dir']}
+                 'socket_dir': path_plan['socket_dir'], 'record': '%s/%s.json' % (RECORD_DIR, path)}
     return {'role': DATA_PATHS[path]['role'], 'vars': registry.role_vars(path, plan_vars)}
 
 
@@ -565,10 +579,10 @@ def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rate
     path; b's address and MAC follow from the peer's index as its own plan computes them."""
     cases = []
     host = params.get('host')
-    for path in params.get('cross_paths') or []:
+    for path in _param(params, 'cross_paths'):
         mtu = int(mtus.get(path, 1500))
-        sizes = _sizes(params.get('sizes') or [64], 'benchmark_sizes', mtu, path)
-        lat_sizes = _sizes(params.get('lat_sizes') or [64], 'benchmark_lat_sizes', mtu, path)
+        sizes = _sizes(_param(params, 'sizes'), 'benchmark_sizes', mtu, path)
+        lat_sizes = _sizes(_param(params, 'lat_sizes'), 'benchmark_lat_sizes', mtu, path)
         net = path_network(path, host_index)
         net['b'] = path_network(path, peer_index)['b']
         pp = path_plans[path]
@@ -580,7 +594,7 @@ def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rate
         for backend, mode, size, rate, burst in runs:
             case = {'path': path, 'tool': 'icperf', 'backend': backend, 'mode': mode, 'size': size,
                     'rate_pps': rate, 'burst': burst, 'duration_s': duration, 'warmup_s': warmup,
-                    'touch': bool(params.get('touch', False)), 'topology': 'pair', 'cpus': pp['cpus'],
+                    'touch': bool(_param(params, 'touch')), 'topology': 'pair', 'cpus': pp['cpus'],
                     'cores_shared': pp['cores_shared'], 'oversubscribed': pp['oversubscribed'],
                     'repeat': None, 'peer_host': peer, 'hosts': {'a': host, 'b': peer}, 'network': net}
             case['case_id'] = case_id(path, 'icperf', backend, mode, size, rate, burst, case['touch'],

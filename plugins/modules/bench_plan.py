@@ -17,134 +17,20 @@ description:
   - Changes nothing on the host. Fails with a message naming the variable and the allowed values.
 author: kbypass.testbed maintainers (@kbypass)
 options:
-  paths:
-    description: Data paths to measure.
-    type: list
-    elements: str
-    required: true
-  backends:
-    description: icperf socket backends to use on kernel paths (DPDK paths use icperf's C(dpdk) backend).
-    type: list
-    elements: str
-    default: [udp]
-  modes:
-    description: C(tput) (one-way throughput) and/or C(lat) (round trip).
-    type: list
-    elements: str
-    default: [tput, lat]
-  sizes:
-    description: Frame sizes in bytes (Ethernet+IPv4+UDP, no FCS) for throughput cases.
-    type: list
-    elements: int
-    default: [64]
-  rates:
-    description: Offered rates in packets per second for throughput cases; C(max) for unpaced.
-    type: list
-    elements: raw
-    default: [max]
-  bursts:
-    description: Burst sizes for throughput cases.
-    type: list
-    elements: int
-    default: [32]
-  lat_sizes:
-    description: Frame sizes for latency cases.
-    type: list
-    elements: int
-    default: [64]
-  lat_rates:
-    description: Offered rates for latency cases.
-    type: list
-    elements: raw
-    default: [1000]
-  lat_bursts:
-    description: Burst sizes for latency cases.
-    type: list
-    elements: int
-    default: [4]
-  duration:
-    description: Seconds each case runs.
-    type: int
-    default: 10
-  warmup:
-    description: Per-second samples discarded at the start of each case.
-    type: int
-    default: 2
-  touch:
-    description: Sender writes and receiver reads every payload byte.
-    type: bool
-    default: false
-  cpus:
-    description: CPUs the benchmark may use (kernel list syntax); empty for all online CPUs.
-    type: str
-    default: ''
-  cpus_per_container:
-    description: CPUs given to each container.
-    type: int
-    default: 1
-  reserve_housekeeping:
-    description: Keep the first CPU free for the host when enough CPUs remain.
-    type: bool
-    default: true
-  repeats:
+  parameters:
     description:
-      - Rounds of every case (1..100). With more than one, the cases of a path run in rounds (each case once,
-        then again), their ids end in C(.repN), and the report shows the median of the rounds.
-    type: int
-    default: 1
-  path_repeats:
-    description: "Path name -> rounds for that path, instead of O(repeats) (for example C({testpmd: 3}))."
+      - Every parameter of the benchmark, by its variable name (C(benchmark_paths), C(benchmark_sizes), ...).
+        Their table (names, types, defaults, meaning) is the C(main) entry point of the benchmark role's
+        C(meta/argument_specs.yml); the role passes them all with the lookup C(kbypass.testbed.bench_parameters).
+      - The plan validates each against the host and names the variable when one is wrong.
     type: dict
-    default: {}
-  switch_cpus:
-    description: CPUs given to the polling threads of a DPDK switch (paths C(testpmd), C(ovs_dpdk)).
-    type: int
-    default: 1
-  topology:
-    description:
-      - Topology of the paths with a polling switch. V(pair) is the study's (container a -> switch -> container b;
-        switch + 2 peers need 3 CPUs); V(loop) has the switch send a's traffic back to a (2 CPUs);
-        V(auto) takes the pair when the CPUs suffice, else the loop. Paths without a switch always run the pair.
-    type: str
-    choices: [auto, pair, loop]
-    default: auto
-  dpdk_memory:
-    description:
-      - Memory of the DPDK peers in the containers. V(hugepages) (EAL C(--in-memory), pages reserved by the
-        C(dpdk) role) or V(no-huge) (C(--no-huge -m 512)).
-    type: str
-    choices: [hugepages, no-huge]
-    default: hugepages
-  reference_tools:
-    description:
-      - Reference tools measured beside icperf as a cross-check. C(sockperf) runs on kernel paths, C(testpmd)
-        (txonly/rxonly, or flowgen in a loop) on DPDK paths, each on the O(reference_paths) of its kind.
-      - In the loop topology the senders alone are compared too (cases of mode C(tx), icperf C(send)
-        against testpmd C(txonly)).
-    type: list
-    elements: str
-    default: []
-  reference_paths:
-    description: Paths on which the reference tools run.
-    type: list
-    elements: str
-    default: []
+    required: true
   container_config:
     description: LXC configuration keys given to every container (mounts); the CPU plan adds the cpuset.
     type: dict
     default: {}
-  template:
-    description: LXC template of the containers.
-    type: str
-    choices: [busybox, debian]
-    default: busybox
-  template_options:
-    description: Options of the LXC template.
-    type: list
-    elements: str
-    default: []
   mtus:
-    description: MTU of each path's links (path name -> MTU); 1500 when not given.
+    description: MTU of a path's links where it differs from C(benchmark_mtu) (path name -> MTU).
     type: dict
     default: {}
   parents:
@@ -166,20 +52,6 @@ options:
     type: list
     elements: str
     default: []
-  cross_pairs:
-    description:
-      - Two-host cases, as a list of C({a, b}) inventory names; container A of host C(a) sends to container
-        B of host C(b) over each of O(cross_paths).
-    type: list
-    elements: dict
-    default: []
-  cross_paths:
-    description:
-      - Kernel paths run between the hosts of O(cross_pairs) (macvlan, ovs, sriov); each needs its NIC in
-        O(parents) on both hosts (for sriov, PFs of the two hosts on one wire).
-    type: list
-    elements: str
-    default: []
 attributes:
   check_mode:
     support: full
@@ -190,12 +62,9 @@ attributes:
 '''
 
 EXAMPLES = r'''
-- name: Plan the cases
+- name: Plan the cases, every parameter as set or by its default
   kbypass.testbed.bench_plan:
-    paths: [linux_bridge, macvlan]
-    sizes: [64, 1500]
-    duration: 5
-    warmup: 1
+    parameters: "{{ lookup('kbypass.testbed.bench_parameters') | combine({'benchmark_duration': 5}) }}"
   register: plan
 '''
 
@@ -262,56 +131,36 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.plan import (
     DATA_PATHS, PlanError, format_cpu_list, make_plan, read_online_cpus, read_total_vfs,
 )
 
+PREFIX = 'benchmark_'
+
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            paths=dict(type='list', elements='str', required=True),
-            backends=dict(type='list', elements='str', default=['udp']),
-            modes=dict(type='list', elements='str', default=['tput', 'lat']),
-            sizes=dict(type='list', elements='int', default=[64]),
-            rates=dict(type='list', elements='raw', default=['max']),
-            bursts=dict(type='list', elements='int', default=[32]),
-            lat_sizes=dict(type='list', elements='int', default=[64]),
-            lat_rates=dict(type='list', elements='raw', default=[1000]),
-            lat_bursts=dict(type='list', elements='int', default=[4]),
-            duration=dict(type='int', default=10),
-            warmup=dict(type='int', default=2),
-            touch=dict(type='bool', default=False),
-            cpus=dict(type='str', default=''),
-            cpus_per_container=dict(type='int', default=1),
-            reserve_housekeeping=dict(type='bool', default=True),
-            repeats=dict(type='int', default=1),
-            path_repeats=dict(type='dict', default={}),
-            switch_cpus=dict(type='int', default=1),
-            topology=dict(type='str', default='auto', choices=['auto', 'pair', 'loop']),
-            dpdk_memory=dict(type='str', default='hugepages', choices=['hugepages', 'no-huge']),
-            reference_tools=dict(type='list', elements='str', default=[]),
-            reference_paths=dict(type='list', elements='str', default=[]),
+            parameters=dict(type='dict', required=True),
             container_config=dict(type='dict', default={}),
-            template=dict(type='str', default='busybox', choices=['busybox', 'debian']),
-            template_options=dict(type='list', elements='str', default=[]),
             mtus=dict(type='dict', default={}),
             parents=dict(type='dict', default={}),
             host=dict(type='str', default=''),
             hosts=dict(type='list', elements='str', default=[]),
-            cross_pairs=dict(type='list', elements='dict', default=[]),
-            cross_paths=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
+    given = module.params['parameters']
+    params = dict((name[len(PREFIX):], value) for name, value in given.items() if name.startswith(PREFIX))
+    params.update((k, module.params[k]) for k in ('container_config', 'parents', 'host', 'hosts'))
     try:
         host_cpus = read_online_cpus()
+        mtus = dict((path, module.params['mtus'].get(path, params['mtu'])) for path in DATA_PATHS) \
+            if params.get('mtu') else module.params['mtus']
         links = os.listdir('/sys/class/net') if os.path.isdir('/sys/class/net') else None
         # the sriov path's PF: sriov_totalvfs of every link, to check sriov_pf and list the PFs there are
-        nic_paths = [p for p in module.params['paths'] if p in DATA_PATHS and DATA_PATHS[p]['nic_required']]
+        nic_paths = [p for p in params.get('paths') or [] if p in DATA_PATHS and DATA_PATHS[p]['nic_required']]
         total_vfs = read_total_vfs(links) if links is not None and nic_paths else None
-        plan = make_plan(module.params, host_cpus, module.params['mtus'], links, total_vfs)
+        plan = make_plan(params, host_cpus, mtus, links, total_vfs)
     except PlanError as exc:
         module.fail_json(msg=str(exc))
-    parameters = dict(('benchmark_' + k, v) for k, v in module.params.items()
-                      if k not in ('container_config', 'mtus', 'parents', 'host', 'hosts'))
-    module.exit_json(changed=False, host_cpus=format_cpu_list(host_cpus), parameters=parameters, **plan)
+    module.exit_json(changed=False, host_cpus=format_cpu_list(host_cpus), parameters=given, **plan)
 
 
 if __name__ == '__main__':

@@ -125,7 +125,7 @@ def test_report_over_ssh_from_both_guests(lab):
 def test_kernel_ovs_rows(lab):
     for host in ('lab1', 'lab2'):
         plan = json.load(open(os.path.join(lab['run_dir'], 'raw', host, 'plan.json')))
-        assert plan['provisioned']['ovs_datapath'] == 'system', plan['provisioned']
+        assert plan['provisioned']['ovs']['datapath'] == 'system', plan['provisioned']
     found = [r for r in rows(lab) if r['path'] == 'ovs' and r['metric'] == 'rx_pps' and not r['peer_host']]
     assert {r['host'] for r in found} == {'lab1', 'lab2'}
     for row in found:

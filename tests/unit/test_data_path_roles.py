@@ -11,6 +11,7 @@ import os
 import pytest
 import yaml
 
+from .params import plan_params
 from ansible_collections.kbypass.testbed.plugins.module_utils import plan as P
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..')
@@ -35,7 +36,7 @@ def test_every_path_has_a_role_with_every_entry_point(path):
 def test_every_variable_the_benchmark_hands_a_role_is_in_its_argument_specs(path):
     """tasks/path.yml hands a role what the plan's path_vars say (containers, mtu and the registry's
     role_vars); each of them must be an option the role documents for every entry point."""
-    plan = P.make_plan({'paths': [path], 'parents': {'sriov': 'pf0'}}, [0, 1, 2, 3])
+    plan = P.make_plan(plan_params(paths=[path], parents={'sriov': 'pf0'}), [0, 1, 2, 3])
     entry = plan['path_vars'][path]
     assert entry['role'] == 'kbypass.testbed.' + path
     assert {'%s_containers' % path, '%s_mtu' % path} <= set(entry['vars'])

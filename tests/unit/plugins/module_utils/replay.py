@@ -14,6 +14,7 @@ import json
 import os
 import sys
 
+from ...params import plan_params
 from ansible_collections.kbypass.testbed.plugins.module_utils.bench import Spawner
 
 
@@ -129,8 +130,8 @@ def main(argv):
     tool, mode = case_id.split('.')[1], case_id.split('.')[3]
     # testpmd's own cases, and the senders-alone cases (mode tx) planned beside them
     refs = ['testpmd'] if mode == 'tx' else {'sockperf': ['sockperf'], 'testpmd': ['testpmd']}.get(tool, [])
-    plan = make_plan({'paths': [path], 'backends': ['udp', 'udp-mmsg', 'raw', 'raw-mmsg'], 'duration': 3,
-                      'warmup': 1, 'reference_tools': refs, 'reference_paths': [path] if refs else []},
+    plan = make_plan(plan_params(paths=[path], backends=['udp', 'udp-mmsg', 'raw', 'raw-mmsg'], duration=3,
+                                 warmup=1, reference_tools=refs, reference_paths=[path] if refs else []),
                      read_online_cpus())
     case = [c for c in plan['cases'] if c['case_id'] == case_id][0]
     spawner = RecordingSpawner()

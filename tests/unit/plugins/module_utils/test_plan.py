@@ -8,6 +8,8 @@ import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import plan as P
 
+from ...params import plan_params
+
 
 @pytest.mark.parametrize('text, cpus', [
     ('0', [0]), ('0-3', [0, 1, 2, 3]), ('0-1,4,6-7', [0, 1, 4, 6, 7]), ('', []), (' 2 , 1 ', [1, 2]),
@@ -27,7 +29,7 @@ def test_format_cpu_list(cpus, text):
     assert P.format_cpu_list(cpus) == text
 
 
-BASE = {'paths': ['linux_bridge', 'macvlan'], 'sizes': [64, 1500], 'duration': 5, 'warmup': 1}
+BASE = plan_params(paths=['linux_bridge', 'macvlan'], sizes=[64, 1500], lat_sizes=[64], duration=5, warmup=1)
 
 
 def test_matrix_and_ids_are_stable():
@@ -117,7 +119,7 @@ def test_containers_carry_cpuset_and_common_config():
     assert a['name'] == 'kbp-mv-a' and a['config']['lxc.cgroup.cpuset.cpus'] == '1'
     assert b['config']['lxc.cgroup.cpuset.cpus'] == '2'
     assert b['config']['lxc.mount.entry'] == P.BUSYBOX_MOUNTS + mounts['lxc.mount.entry']
-    debian = P.make_plan(dict(BASE, container_config=mounts, template='debian'), [0, 1, 2])
+    debian = P.make_plan(dict(BASE, container_config=mounts, container_template='debian'), [0, 1, 2])
     assert debian['containers']['macvlan'][0]['config']['lxc.mount.entry'] == mounts['lxc.mount.entry']
     assert set(plan['all_path_vars']) == set(P.DATA_PATHS)
     assert plan['path_vars']['macvlan'] == {'role': 'kbypass.testbed.macvlan', 'vars': {
