@@ -433,3 +433,54 @@ def test_csv_round_trips_through_pandas(run_dir, df):
     again = pd.read_csv(io.StringIO(report.to_csv(df)), keep_default_na=True)
     assert list(again.columns) == list(CSV_COLUMNS) and len(again) == len(df)
 
+
+# -- the package: one case-records pass, the words once, the study as data -----------------------
+def test_a_report_folds_the_table_into_cases_once(run_dir, monkeypatch):
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import write
+    calls = []
+
+    def counted(df):
+        calls.append(len(df))
+        return report.cases_of(df)
+
+    monkeypatch.setattr(write, 'cases_of', counted)
+    write.render_report(run_dir)
+    assert len(calls) == 1
+
+
+def test_words_in_each_document():
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report.render import words
+    text = ('a < b', {'md': ' (md)'}, {'html': ' (html)'}, ": {name}'s")
+    values = {'name': '<x> & "y"'}
+    assert words(text, 'md', values) == 'a < b (md): <x> & "y"\'s'
+    assert words(text, 'html', values) == "a &lt; b (html): &lt;x&gt; &amp; &quot;y&quot;'s"
+    assert words('plain {name}', 'md', {'name': 1}) == 'plain 1'
+
+
+def test_both_documents_follow_the_sections(written):
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import render
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report.text import SECTIONS
+    values = {'bypass_size': 64}
+    md = open(os.path.join(written[0], 'summary.md')).read()
+    assert [line[3:] for line in md.splitlines() if line.startswith('## ')] == [
+        render.words(s['title'], 'md', values) for s in render.sections('md')]
+    text = html_text(written[0])
+    ids = [s['id'] for s in render.sections('html')]
+    assert [text.index('<h2 id="%s">' % i) for i in ids] == sorted(text.index('<h2 id="%s">' % i) for i in ids)
+    assert text.count('<h2 ') == len(ids) == len(SECTIONS)
+    # a section's own words stand in its document; the other document's pieces do not
+    assert 'In a loop topology the rate is what came back' in text and 'In a loop topology' not in md
+    assert "(see report.html for the study's tables and sources)." in md and 'see report.html' not in text
+
+
+def test_study_is_data_only():
+    import ast
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import study
+    tree = ast.parse(open(study.__file__).read())
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            assert node.module == '__future__'
+            continue
+        assert isinstance(node, (ast.Assign, ast.Expr)), ast.dump(node)[:80]
+        for sub in ast.walk(node):
+            assert not isinstance(sub, (ast.Call, ast.Lambda, ast.FunctionDef)), ast.dump(sub)[:80]
