@@ -8,11 +8,13 @@ never came back, cores shared on lab2)."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
 import shutil
 
+import pandas as pd
 import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import report
@@ -39,6 +41,16 @@ def run_dir(tmp_path):
 @pytest.fixture
 def df(run_dir):
     return report.tidy(report.load_run(run_dir))
+
+
+@pytest.fixture
+def cases(df):
+    return report.cases_of(df)
+
+
+def cases_in(run_dir):
+    """The case records of a run folder, as the report's tables read them."""
+    return report.cases_of(report.tidy(report.load_run(run_dir)))
 
 
 @pytest.fixture(scope='module')
@@ -218,7 +230,7 @@ def test_stale_plot_is_removed(run_dir):
     'Intel(R) Xeon(R) CPU E5-2640 v4', 'sockperf', 'benchmark_reference_tools',
 ])
 def test_html_has_the_sections(written, section):
-    assert html_text(written[0]).count(report.html.escape(section)) >= 1
+    assert html_text(written[0]).count(html.escape(section)) >= 1
 
 
 def html_text(run_dir):
@@ -240,8 +252,8 @@ def test_html_is_self_contained_and_escaped(written):
 def test_study_tables_are_in_the_report(written):
     text = html_text(written[0])
     for name in ('max_rx', 'max_rx_touch', 'sockets', 'scalability', 'rtt_mean'):
-        assert report.html.escape(report.STUDY[name]['title']) in text
-        assert report.html.escape(report.STUDY[name]['source'].split(';', maxsplit=1)[0]) in text
+        assert html.escape(report.STUDY[name]['title']) in text
+        assert html.escape(report.STUDY[name]['source'].split(';', maxsplit=1)[0]) in text
     assert 'doi 10.1007/978-3-030-34356-9_1' in text
     assert '<td class="num">16.2</td>' in text and '<td class="num">594</td>' in text
 
@@ -268,7 +280,7 @@ def test_study_comparison_maps_paths(run_dir, declare_path, path, backend, size,
         declare_path('vpp', 90, 'vp', 'dpdk', study='VPP')
     cid = '%s.icperf.%s.tput.s%d.rmax.b32' % (path, backend, size)
     write_case(run_dir, 'lab1', cid, {'rx_pps': 2.0e6, 'tx_pps': 2.0e6})
-    headers, rows = report.study_comparison(report.tidy(report.load_run(run_dir)))
+    headers, rows = report.study_comparison(cases_in(run_dir))
     found = [dict(zip(headers, r)) for r in rows if r[1] == path and r[3] == backend and r[12] == table]
     assert len(found) == 1, rows
     assert found[0]['study row'] == row and float(found[0]['study']) == study
@@ -276,8 +288,8 @@ def test_study_comparison_maps_paths(run_dir, declare_path, path, backend, size,
     assert found[0]['ours / study'] == '%.2f' % (ours / study)
 
 
-def test_study_comparison_of_the_example(df):
-    headers, rows = report.study_comparison(df)
+def test_study_comparison_of_the_example(cases):
+    headers, rows = report.study_comparison(cases)
     lab1 = [dict(zip(headers, r)) for r in rows if r[0] == 'lab1']
     assert [(r['study row'], r['study'], r['ours / study']) for r in lab1] == [
         ('UDP send/recv', '227.0', '0.72'), ('UDP send/recv', '338.0', '0.49')]
@@ -288,14 +300,14 @@ def test_study_comparison_of_the_example(df):
 def test_touch_case_is_held_against_the_touch_table(run_dir, declare_path):
     declare_path('vale', 91, 'va', 'dpdk', study='VALE')
     write_case(run_dir, 'lab1', 'vale.icperf.dpdk.tput.s64.rmax.b32.touch', {'rx_pps': 7.0e6}, touch=True)
-    headers, rows = report.study_comparison(report.tidy(report.load_run(run_dir)))
+    headers, rows = report.study_comparison(cases_in(run_dir))
     found = [dict(zip(headers, r)) for r in rows if r[1] == 'vale']
     assert [(f['study row'], f['study'], f['touch']) for f in found] == [('VALE', '7.680', 'yes')]
 
 
 # -- cross-checks and the summary ----------------------------------------------------------------
-def test_cross_check_ratio(df):
-    headers, rows = report.cross_checks(df)
+def test_cross_check_ratio(cases):
+    headers, rows = report.cross_checks(cases)
     checks = [dict(zip(headers, r)) for r in rows]
     tput = [c for c in checks if c['mode'] == 'tput']
     assert len(tput) == 2
@@ -314,13 +326,13 @@ def test_senders_alone_in_a_loop_are_compared_and_summarised(run_dir):
     loop = dict(topology='loop', repeat=None)
     write_case(run_dir, 'lab1', 'testpmd.icperf.dpdk.tx.s64.rmax.b32', {'tx_pps': 17.2e6}, **loop)
     write_case(run_dir, 'lab1', 'testpmd.testpmd.dpdk.tx.s64.rmax.b32', {'tx_pps': 14.3e6}, **loop)
-    df = report.tidy(report.load_run(run_dir))
-    headers, rows = report.cross_checks(df)
+    cases = cases_in(run_dir)
+    headers, rows = report.cross_checks(cases)
     tx = [dict(zip(headers, r)) for r in rows if r[2] == 'tx']
     assert [(c['path'], c['icperf metric'], c['icperf'], c['reference'], c['reference value'], c['ratio'])
             for c in tx] == [('testpmd', 'tx Mpps', '17.200', 'testpmd', '14.300', '%.2f' % (17.2 / 14.3))]
     assert 'topology loop' in tx[0]['note']
-    headers, rows = report.summary_rows(df)
+    headers, rows = report.summary_rows(cases)
     summary = [dict(zip(headers, r)) for r in rows if r[4] == 'tx']
     assert sorted((c['tool'], c['rx Mpps'], c['tx Mpps']) for c in summary) == [
         ('icperf', '-', '17.200'), ('testpmd', '-', '14.300')]
@@ -333,14 +345,14 @@ def test_senders_alone_in_a_loop_are_compared_and_summarised(run_dir):
     ('lab2', 'linux_bridge', 'icperf', 'udp', 'tput', '64', 'max', '32', '0.098*', 'cores_shared'),
     ('lab2', 'macvlan', 'icperf', 'udp', 'lat', '64', '1000', '4', '70.2*', 'cores_shared,oversubscribed'),
 ])
-def test_summary_table(df, line):
-    table = report.summary_table(df)
+def test_summary_table(cases, line):
+    table = report.summary_table(cases)
     assert any(all(word in row.split() for word in line) for row in table.splitlines()), table
     assert table.rstrip().endswith(report.FLAG_NOTE)
 
 
-def test_summary_shows_the_highest_rate_only(df):
-    table = report.summary_table(df)
+def test_summary_shows_the_highest_rate_only(cases):
+    table = report.summary_table(cases)
     assert '50000' not in table and '0.050' not in table
 
 
@@ -411,12 +423,64 @@ def test_repeated_rounds_fold_into_their_median():
     assert [c['case_id'] for c in cases] == [once['case_id'], cid, cid + '.rep4']
     merged = cases[1]
     assert merged['metrics'] == {'rx_pps': 6e6, 'tx_pps': 6e6 + 1} and merged['repeats'] == 3
-    assert merged['rx_range'] == (5e6, 9e6) and 'median of 3 (rx 5.000..9.000 Mpps)' in report._flags(merged)
+    assert merged['rx_range'] == (5e6, 9e6) and 'median of 3 (rx 5.000..9.000 Mpps)' in report.flags(merged)
     assert cases[2]['status'] == 'failed'      # a failed round is listed, not averaged away
     two = report.merge_repeats([_round(cid, 1, 4e6), _round(cid, 2, 6e6)])
     assert two[0]['metrics']['rx_pps'] == 5e6
 
 
 def test_csv_round_trips_through_pandas(run_dir, df):
-    again = report.pd.read_csv(io.StringIO(report.to_csv(df)), keep_default_na=True)
+    again = pd.read_csv(io.StringIO(report.to_csv(df)), keep_default_na=True)
     assert list(again.columns) == list(CSV_COLUMNS) and len(again) == len(df)
+
+
+# -- the package: one case-records pass, the words once, the study as data -----------------------
+def test_a_report_folds_the_table_into_cases_once(run_dir, monkeypatch):
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import write
+    calls = []
+
+    def counted(df):
+        calls.append(len(df))
+        return report.cases_of(df)
+
+    monkeypatch.setattr(write, 'cases_of', counted)
+    write.render_report(run_dir)
+    assert len(calls) == 1
+
+
+def test_words_in_each_document():
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report.render import words
+    text = ('a < b', {'md': ' (md)'}, {'html': ' (html)'}, ": {name}'s")
+    values = {'name': '<x> & "y"'}
+    assert words(text, 'md', values) == 'a < b (md): <x> & "y"\'s'
+    assert words(text, 'html', values) == "a &lt; b (html): &lt;x&gt; &amp; &quot;y&quot;'s"
+    assert words('plain {name}', 'md', {'name': 1}) == 'plain 1'
+
+
+def test_both_documents_follow_the_sections(written):
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import render
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report.text import SECTIONS
+    values = {'bypass_size': 64}
+    md = open(os.path.join(written[0], 'summary.md')).read()
+    assert [line[3:] for line in md.splitlines() if line.startswith('## ')] == [
+        render.words(s['title'], 'md', values) for s in render.sections('md')]
+    text = html_text(written[0])
+    ids = [s['id'] for s in render.sections('html')]
+    assert [text.index('<h2 id="%s">' % i) for i in ids] == sorted(text.index('<h2 id="%s">' % i) for i in ids)
+    assert text.count('<h2 ') == len(ids) == len(SECTIONS)
+    # a section's own words stand in its document; the other document's pieces do not
+    assert 'In a loop topology the rate is what came back' in text and 'In a loop topology' not in md
+    assert "(see report.html for the study's tables and sources)." in md and 'see report.html' not in text
+
+
+def test_study_is_data_only():
+    import ast
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import study
+    tree = ast.parse(open(study.__file__).read())
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            assert node.module == '__future__'
+            continue
+        assert isinstance(node, (ast.Assign, ast.Expr)), ast.dump(node)[:80]
+        for sub in ast.walk(node):
+            assert not isinstance(sub, (ast.Call, ast.Lambda, ast.FunctionDef)), ast.dump(sub)[:80]

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: kbypass.testbed contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The report's words, once, as data: the outline of summary.md and report.html (SECTIONS) and
+what each part says. render.py turns them into Markdown and HTML.
+
+Markup, the least there is:
+- a paragraph is a tuple of pieces, joined; a piece is a string (in both documents) or
+  {'md': ...} / {'html': ...} (only in summary.md / only in report.html);
+- {name} is a figure of the run filled in by the renderer (run_id, hosts, cases, failed,
+  warnings, bypass_size, bypass_study); it is escaped for HTML, the text around it is written as is
+  apart from &, < and > (so no HTML in here).
+"""
+
+from __future__ import annotations
+
+FLAG_MARK = '*'
+FLAG_NOTE = ('* measured with cores shared between busy threads or with more CPUs planned than the host has: '
+             'not comparable with unmarked figures')
+
+TITLE = 'kbypass.testbed report: {run_id}'
+INTRO = ({'md': 'Hosts: {hosts}. '}, 'Cases: {cases}, failed: {failed}', {'html': ', warnings: {warnings}'},
+         '. Throughput in Mpps (frames of the whole Ethernet frame, 10^6/s), round trip in us.')
+
+# Every section of either document, in order. 'in': the documents it is part of (default both);
+# 'table': the view (views.report_tables) it shows; 'flag_note': FLAG_NOTE follows its table when a
+# figure of any table is marked.
+SECTIONS = (
+    {'id': 'run', 'title': 'Run metadata', 'in': ('html',)},
+    {'id': 'hosts', 'title': 'Hosts', 'in': ('html',)},
+    {'id': 'summary', 'title': 'Summary', 'table': 'summary', 'flag_note': True, 'text': (
+        ('Throughput at the highest offered rate (max = unpaced); every latency case.',),
+    )},
+    {'id': 'bypass', 'title': 'Kernel sockets vs kernel bypass at {bypass_size} B', 'table': 'bypass', 'text': (
+        ('Best received rate of icperf over any kernel path against each bypass path; {bypass_study}.',
+         {'html': ' In a loop topology the rate is what came back to the sender through the switch.'}),
+    )},
+    {'id': 'cross-checks', 'title': 'Cross-checks: icperf vs reference tool', 'table': 'cross', 'text': (
+        ('Ratio = icperf figure / reference figure',
+         {'md': ';'}, {'html': ' at the same host, path, mode, size and offered rate.'},
+         " sockperf's rx is its server's count over the client's run time, its tx what its client reports having "
+         'sent. Mode tx (DPDK switch in a loop): each generator sends alone (icperf send, testpmd txonly), tx is '
+         'what the switch took from it; mode tput in a loop is the round trip (icperf client, which checks every '
+         'frame, against testpmd flowgen).'),
+    )},
+    {'id': 'study', 'title': 'Study comparison', 'table': 'study', 'text': (
+        ('Our figures beside the published ones where a path matches a study row ',
+         {'md': "(see report.html for the study's tables and sources)."},
+         {'html': '(testpmd, OVS-DPDK, VPP, SR-IOV, VALE; Linux-bridge socket backends udp, udp-mmsg, raw, '
+                  'raw-mmsg).'}),
+    )},
+    {'id': 'plots', 'title': 'Plots', 'in': ('html',)},
+    {'id': 'failed', 'title': 'Failed cases'},
+    {'id': 'warnings', 'title': 'Warnings'},
+    {'id': 'table', 'title': 'All rows', 'in': ('html',)},
+)
+
+STUDY_TABLES_TITLE = "The study's tables"
+PLOT_CAPTIONS = {
+    'throughput_vs_rate': 'Received rate against offered rate',
+    'rx_vs_size': 'Received rate by frame size at the highest offered rate, with the study (dashed)',
+    'latency_percentiles': 'Round-trip percentiles',
+    'kernel_sockets': 'Kernel socket techniques at 64 B, with the study',
+}
