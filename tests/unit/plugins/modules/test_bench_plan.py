@@ -27,7 +27,7 @@ def two_cpus(monkeypatch):
 
 def test_plan_changes_nothing_and_returns_cases(run_module):
     out = run_module(bench_plan.main, args({'paths': ['linux_bridge'], 'sizes': [64], 'modes': ['tput'],
-                                       'duration': 3, 'warmup': 1, '_ansible_check_mode': True}))
+                                            'duration': 3, 'warmup': 1, '_ansible_check_mode': True}))
     assert out['changed'] is False and out['host_cpus'] == '0-1'
     assert [c['case_id'] for c in out['cases']] == ['linux_bridge.icperf.udp.tput.s64.rmax.b32']
     assert out['containers']['linux_bridge'][0]['config']['lxc.cgroup.cpuset.cpus'] == '0'
@@ -63,7 +63,7 @@ def test_sriov_with_a_pf_is_planned_and_others_do_not_read_sysfs(run_module, mon
     monkeypatch.setattr(bench_plan, 'read_total_vfs', lambda links: dict((name, 8 if name == 'lo' else None)
                                                                          for name in links))
     out = run_module(bench_plan.main, args({'paths': ['sriov'], 'parents': {'sriov': 'lo'}, 'sizes': [64],
-                                       'modes': ['tput']}))
+                                            'modes': ['tput']}))
     assert [c['case_id'] for c in out['cases']] == ['sriov.icperf.udp.tput.s64.rmax.b32']
     monkeypatch.setattr(bench_plan, 'read_total_vfs', lambda links: pytest.fail('read without sriov'))
     assert run_module(bench_plan.main, args({'paths': ['macvlan'], 'parents': {'sriov': 'lo'}}))['changed'] is False
