@@ -180,13 +180,15 @@ options:
     type: list
     elements: str
     default: []
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    details: Changes nothing on the host; check mode returns the same plan.
   diff_mode:
-    support: none
-    description: Returns no diff.
+    support: N/A
+    details: Changes nothing on the host.
 '''
 
 EXAMPLES = r'''

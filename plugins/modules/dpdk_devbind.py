@@ -48,13 +48,15 @@ options:
       - This can cut the host off the network.
     type: bool
     default: false
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Computes C(changed), runs the checks (route, addresses, IOMMU, C(modprobe --dry-run)) and writes nothing.
+    details: Computes C(changed), runs the checks (route, addresses, IOMMU, C(modprobe --dry-run)) and writes nothing.
   diff_mode:
     support: full
-    description: Before and after driver and interfaces of the device.
+    details: Before and after driver and interfaces of the device.
 notes:
   - Needs root. Binding is not kept across reboots.
   - vfio-pci needs the IOMMU on, for example C(intel_iommu=on iommu=pt) on the kernel command line.

@@ -66,13 +66,15 @@ options:
         needed for it to take effect (RV(hint) says so).
     type: bool
     default: false
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Reports what would change (count, free pages, mount, files) and touches nothing.
+    details: Reports what would change (count, free pages, mount, files) and touches nothing.
   diff_mode:
     support: full
-    description: Before and after state (size, node, count, free, mount) and the text of each boot-time file changed.
+    details: Before and after state (size, node, count, free, mount) and the text of each boot-time file changed.
 notes:
   - Needs root. A failed reservation is always undone (the previous count is written back).
   - 1G pages can rarely be found at run time once memory is fragmented; reserve them at boot

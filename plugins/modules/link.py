@@ -89,13 +89,15 @@ options:
         same namespace.
       - When given, the diff shows the peer's MAC address as C(peer_address).
     type: str
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Computes C(changed) and the diff from the current state without changing anything.
+    details: Computes C(changed) and the diff from the current state without changing anything.
   diff_mode:
     support: full
-    description: Before and after dicts of kind, mtu, up, master, address, peer, parent and macvlan_mode (and peer_address when given).
+    details: Before and after dicts of kind, mtu, up, master, address, peer, parent and macvlan_mode (and peer_address when given).
 notes:
   - Needs root (CAP_NET_ADMIN) to change anything.
   - The kernel on the testbed has no C(dummy) link type; a macvlan parent can be one end of a veth pair.

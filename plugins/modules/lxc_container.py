@@ -100,13 +100,15 @@ options:
       - O(state=absent) always kills at once.
     type: int
     default: 10
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Only C(lxc-ls) and C(lxc-info) are run; nothing is created, written, started or stopped.
+    details: Only C(lxc-ls) and C(lxc-info) are run; nothing is created, written, started or stopped.
   diff_mode:
     support: full
-    description: Before and after dicts of C(state) and C(config) (the values of the managed keys).
+    details: Before and after dicts of C(state) and C(config) (the values of the managed keys).
 notes:
   - lxc-start runs with C(-l ERROR -o <lxcpath>/<name>/kbypass-start.log); when the start fails the
     last lines of that log are in the error message, with the config key LXC rejected when it can be

@@ -31,13 +31,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Runs only C(ovs-vsctl list).
+    details: Runs only C(ovs-vsctl list).
   diff_mode:
     support: full
-    description: Name and datapath type before and after.
+    details: Name and datapath type before and after.
 '''
 
 EXAMPLES = r'''

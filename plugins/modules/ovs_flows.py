@@ -26,13 +26,15 @@ options:
     type: list
     elements: str
     required: true
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Runs only dump-flows.
+    details: Runs only dump-flows.
   diff_mode:
     support: full
-    description: The flow table before and after.
+    details: The flow table before and after.
 '''
 
 EXAMPLES = r'''

@@ -43,13 +43,15 @@ options:
     type: str
     choices: [present, absent]
     default: present
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Runs only reading ovs-vsctl commands.
+    details: Runs only reading ovs-vsctl commands.
   diff_mode:
     support: full
-    description: Bridge, type, options and ofport_request before and after.
+    details: Bridge, type, options and ofport_request before and after.
 '''
 
 EXAMPLES = r'''

@@ -57,13 +57,15 @@ options:
     description: Path of ovs-ctl.
     type: path
     default: /usr/share/openvswitch/scripts/ovs-ctl
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Reports the actions it would take, runs only reading commands.
+    details: Reports the actions it would take, runs only reading commands.
   diff_mode:
     support: full
-    description: Daemons, alternative and ovs-vswitchd binary before and after.
+    details: Daemons, alternative and ovs-vswitchd binary before and after.
 notes:
   - Needs root. The ulimit warning of ovs-ctl in containers without CAP_SYS_RESOURCE is harmless.
 '''

@@ -31,13 +31,16 @@ options:
     description: The run folder, C(results/<run-id>), holding C(run.json) and C(raw/).
     type: path
     required: true
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Returns no diff.
+    details: The report is built and RV(changed_files) lists the files that would be written or removed; nothing
+      is written.
+  platform:
+    details: Any POSIX controller (the task is delegated to C(localhost)).
 '''
 
 EXAMPLES = r'''

@@ -127,13 +127,15 @@ options:
       - JSON file that records, per PF, what it had before this module first changed it.
     type: path
     default: /var/lib/kbypass-state/sriov.json
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
-    description: Runs every check and computes C(changed), the actions and the predicted VFs; writes nothing.
+    details: Runs every check and computes C(changed), the actions and the predicted VFs; writes nothing.
   diff_mode:
     support: full
-    description: Before and after VF count and VFs (PCI address, interface, driver, MAC, VLAN, flags).
+    details: Before and after VF count and VFs (PCI address, interface, driver, MAC, VLAN, flags).
 notes:
   - Needs root. VFs are not kept across reboots; run the module again at boot (or use the PF driver's
     own parameter, for example C(max_vfs) of igb).

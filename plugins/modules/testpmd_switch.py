@@ -88,8 +88,15 @@ options:
     description: Seconds to wait after SIGINT before SIGKILL.
     type: float
     default: 10
-notes:
-  - Supports check mode and diff mode.
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reads the pid file and C(/proc) only; starts, stops and signals nothing, and RV(totals) is not read.
+  diff_mode:
+    support: full
+    details: RV(before) and RV(after) (running, pid, argv).
 '''
 
 EXAMPLES = r'''
