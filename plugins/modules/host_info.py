@@ -27,13 +27,14 @@ options:
     description: Extra components, name -> argv printing its version (added to the built-in list).
     type: dict
     default: {}
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 attributes:
   check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Returns no diff.
+    support: partial
+    details: The facts are collected (the version commands run) and O(dest) is not written; C(changed) is false
+      even when O(dest) would change.
 '''
 
 EXAMPLES = r'''
