@@ -91,20 +91,3 @@ class RootedFiles(object):
         if self.run_command is None:
             raise self.error('cannot run %s: no command runner given' % ' '.join(argv))
         return self.run_command(argv)
-
-
-def exit_with_manager(module, manager, errors, failed=None):
-    """The end of a thin module: run manager.ensure(), fail with the error's message (its
-    ``result`` dict, when it has one, and what ``failed()`` returns: the object named) on one of
-    ``errors``, pass the result's ``warnings`` to module.warn, drop the diff unless asked, exit."""
-    try:
-        result = manager.ensure()
-    except errors as exc:
-        extra = dict(failed() if failed else {})
-        extra.update(getattr(exc, 'result', None) or {})
-        module.fail_json(msg=str(exc), **extra)
-    for warning in result.pop('warnings', None) or []:
-        module.warn(warning)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)

@@ -118,7 +118,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.devbind import (
     DeviceBinder, DevbindError)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -132,7 +133,7 @@ def main():
     )
     binder = DeviceBinder(module.params['device'], module.params['driver'], force=module.params['force'],
                           run_command=command_runner(module), check_mode=module.check_mode)
-    exit_with_manager(module, binder, DevbindError, lambda: dict(device=binder.address or module.params['device']))
+    run_and_exit(module, binder.ensure, DevbindError, lambda: dict(device=binder.address or module.params['device']))
 
 
 if __name__ == '__main__':

@@ -162,7 +162,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.hugepages import (
     SIZES, HugepageManager, HugepagesError)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -182,7 +183,7 @@ def main():
         size=params['size'], count=params['count'], node=params['node'], mount=params['mount'],
         mount_state=params['mount_state'], persistent=params['persistent'],
         run_command=command_runner(module), check_mode=module.check_mode)
-    exit_with_manager(module, manager, HugepagesError)
+    run_and_exit(module, manager.ensure, HugepagesError)
 
 
 if __name__ == '__main__':

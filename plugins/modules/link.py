@@ -192,6 +192,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.netlink import (
     KINDS, MACVLAN_MODES, LinkError, LinkManager)
 
@@ -228,14 +229,10 @@ def main():
 
     ipr = IPRoute()
     try:
-        result = LinkManager(ipr, check_mode=module.check_mode).ensure(module.params)
-    except LinkError as exc:
-        module.fail_json(msg=str(exc))
+        manager = LinkManager(ipr, check_mode=module.check_mode)
+        run_and_exit(module, lambda: manager.ensure(module.params), LinkError)
     finally:
         ipr.close()
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -194,6 +194,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.lxc import (
     STATES, TEMPLATES, ContainerManager, LxcCli, LxcError, find_tools)
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -211,15 +212,12 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
+    def ensure():
         tools = find_tools(lambda tool: module.get_bin_path(tool, required=False))
         cli = LxcCli(module.run_command, tools, module.params['lxcpath'])
-        result = ContainerManager(cli, module.params, check_mode=module.check_mode).ensure()
-    except LxcError as exc:
-        module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+        return ContainerManager(cli, module.params, check_mode=module.check_mode).ensure()
+
+    run_and_exit(module, ensure, LxcError)
 
 
 if __name__ == '__main__':

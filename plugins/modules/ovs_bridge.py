@@ -65,7 +65,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import BridgeManager, OvsCli, OvsError
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -80,7 +81,7 @@ def main():
     p = module.params
     manager = BridgeManager(OvsCli(command_runner(module)), p['name'], p['datapath_type'], p['state'],
                             check_mode=module.check_mode)
-    exit_with_manager(module, manager, OvsError)
+    run_and_exit(module, manager.ensure, OvsError)
 
 
 if __name__ == '__main__':

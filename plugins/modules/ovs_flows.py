@@ -57,7 +57,8 @@ flows:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import FlowsManager, OvsCli, OvsError
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -70,7 +71,7 @@ def main():
     )
     manager = FlowsManager(OvsCli(command_runner(module)), module.params['bridge'], module.params['flows'],
                            check_mode=module.check_mode)
-    exit_with_manager(module, manager, OvsError)
+    run_and_exit(module, manager.ensure, OvsError)
 
 
 if __name__ == '__main__':

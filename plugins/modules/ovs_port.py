@@ -80,7 +80,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import OvsCli, OvsError, PortManager
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -101,7 +102,7 @@ def main():
     manager = PortManager(OvsCli(command_runner(module)), p['bridge'], p['name'], type=p['type'],
                           options=p['options'], ofport_request=p['ofport_request'], state=p['state'],
                           check_mode=module.check_mode, mtu_request=p['mtu_request'])
-    exit_with_manager(module, manager, OvsError)
+    run_and_exit(module, manager.ensure, OvsError)
 
 
 if __name__ == '__main__':

@@ -119,6 +119,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import OVS_CTL, OvsError, ServiceManager
 from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -139,13 +140,7 @@ def main():
     manager = ServiceManager(command_runner(module), p['user'], state=p['state'], binary=p['binary'],
                              other_config=p['other_config'], state_file=p['state_file'], systemd=systemd,
                              ovs_ctl=p['ovs_ctl'], check_mode=module.check_mode)
-    try:
-        result = manager.ensure()
-    except OvsError as exc:
-        module.fail_json(msg=str(exc), actions=manager.actions, **exc.result)
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    run_and_exit(module, manager.ensure, OvsError, lambda: dict(actions=manager.actions))
 
 
 if __name__ == '__main__':

@@ -285,7 +285,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.sriov import (
     LINK_STATE_VALUES, STATE_FILE, STATES, SriovError, VfManager)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 PYROUTE2_IMP_ERR = None
 try:
@@ -331,8 +332,8 @@ def main():
                             vfs=params['vfs'], state=params['state'], force=params['force'],
                             run_command=command_runner(module), check_mode=module.check_mode,
                             state_file=params['state_file'])
-        exit_with_manager(module, manager, SriovError,
-                          lambda: dict(pf=params['pf'], pf_pci=manager.address or params['pf_pci']))
+        run_and_exit(module, manager.ensure, SriovError,
+                     lambda: dict(pf=params['pf'], pf_pci=manager.address or params['pf_pci']))
     finally:
         ipr.close()
 

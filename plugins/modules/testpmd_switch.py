@@ -152,6 +152,7 @@ after:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import (
     TestpmdError, parse_testpmd, socket_paths, switch_argv)
 
@@ -199,13 +200,7 @@ def main():
         required_if=[('state', 'started', ['ports'])],
         supports_check_mode=True,
     )
-    try:
-        result = run(module.params, module.check_mode)
-    except (TestpmdError, DaemonError) as exc:
-        module.fail_json(msg=str(exc), **getattr(exc, 'result', {}))
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    run_and_exit(module, lambda: run(module.params, module.check_mode), (TestpmdError, DaemonError))
 
 
 if __name__ == '__main__':
