@@ -54,6 +54,7 @@ info:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.hostinfo import HostInfo, write_json_if_changed
 
 
@@ -66,7 +67,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    info = HostInfo(module.run_command).collect(module.params['host'], module.params['versions'])
+    info = HostInfo(command_runner(module)).collect(module.params['host'], module.params['versions'])
     changed = False
     if module.params['dest'] and not module.check_mode:
         changed = write_json_if_changed(module.params['dest'], info)

@@ -192,6 +192,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.lxc import (
     STATES, TEMPLATES, ContainerManager, LxcCli, LxcError, find_tools)
 from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
@@ -212,9 +213,11 @@ def main():
         ),
         supports_check_mode=True,
     )
+    runner = command_runner(module)
+
     def ensure():
-        tools = find_tools(lambda tool: module.get_bin_path(tool, required=False))
-        cli = LxcCli(module.run_command, tools, module.params['lxcpath'])
+        # every lxc tool first: one message names all those missing and the package
+        cli = LxcCli(runner, find_tools(runner.find), module.params['lxcpath'])
         return ContainerManager(cli, module.params, check_mode=module.check_mode).ensure()
 
     run_and_exit(module, ensure, LxcError)

@@ -65,7 +65,7 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import BridgeManager, OvsCli, OvsError
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 

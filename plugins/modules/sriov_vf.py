@@ -285,7 +285,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.sriov import (
     LINK_STATE_VALUES, STATE_FILE, STATES, SriovError, VfManager)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 PYROUTE2_IMP_ERR = None

@@ -151,6 +151,7 @@ after:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
 from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import (
@@ -200,6 +201,9 @@ def main():
         required_if=[('state', 'started', ['ports'])],
         supports_check_mode=True,
     )
+    if module.params['state'] == 'started':
+        # before anything is stopped: a missing testpmd fails naming it and its package
+        command_runner(module).require(module.params['binary'])
     run_and_exit(module, lambda: run(module.params, module.check_mode), (TestpmdError, DaemonError))
 
 
