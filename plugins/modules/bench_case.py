@@ -18,6 +18,9 @@ description:
   - A case that fails is recorded with its error and the module still succeeds, so a run goes on.
   - Peers run icperf, or a reference tool (sockperf) for cross-checks.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 options:
   case:
     description: One element of the C(cases) list returned by M(kbypass.testbed.bench_plan).
@@ -64,9 +67,6 @@ options:
   sender:
     description: With O(side=b_finish), the RV(sender) result of the O(side=a) call.
     type: dict
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
-  - kbypass.testbed.attributes.no_diff
 attributes:
   check_mode:
     support: partial

@@ -16,6 +16,8 @@ description:
     validates every input and returns the list of cases with stable ids and the CPU plan.
   - Changes nothing on the host. Fails with a message naming the variable and the allowed values.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   paths:
     description: Data paths to measure.
@@ -180,8 +182,6 @@ options:
     type: list
     elements: str
     default: []
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

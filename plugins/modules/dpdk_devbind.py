@@ -26,6 +26,8 @@ description:
   - The kernel driver a device had before it was bound elsewhere is recorded in
     C(/var/lib/kbypass/devbind.json), so O(driver=kernel) can give it back.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   device:
     description:
@@ -48,8 +50,6 @@ options:
       - This can cut the host off the network.
     type: bool
     default: false
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

@@ -15,6 +15,9 @@ description:
   - Collects kernel, CPU model and count, online CPUs, NUMA nodes, memory, OS and the versions of
     every data path component, and optionally writes them as C(host.json) of the results schema.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 options:
   host:
     description: Inventory name of the host.
@@ -27,9 +30,6 @@ options:
     description: Extra components, name -> argv printing its version (added to the built-in list).
     type: dict
     default: {}
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
-  - kbypass.testbed.attributes.no_diff
 attributes:
   check_mode:
     support: partial

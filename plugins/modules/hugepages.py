@@ -24,6 +24,8 @@ description:
     boot-time file.
   - Never reboots and never runs update-grub.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   size:
     description:
@@ -66,8 +68,6 @@ options:
         needed for it to take effect (RV(hint) says so).
     type: bool
     default: false
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

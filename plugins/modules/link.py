@@ -19,6 +19,8 @@ description:
   - O(state=absent) deletes the link and does nothing when it is missing. Deleting either end of a
     veth pair deletes both ends.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - pyroute2 (0.7 or later; tested with 0.9)
 options:
@@ -89,8 +91,6 @@ options:
         same namespace.
       - When given, the diff shows the peer's MAC address as C(peer_address).
     type: str
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

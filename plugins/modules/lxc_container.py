@@ -29,6 +29,8 @@ description:
   - O(state=started) returns once C(lxc-wait -s RUNNING) succeeded and C(lxc-attach -- /bin/true)
     works, so the next task can use C(lxc-attach) at once (for O(template=none), only the first).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - the package C(lxc) on the target (lxc-create, lxc-start, lxc-stop, lxc-destroy, lxc-info, lxc-ls,
     lxc-wait, lxc-attach), and C(lxc-templates) for the templates
@@ -100,8 +102,6 @@ options:
       - O(state=absent) always kills at once.
     type: int
     default: 10
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

@@ -16,6 +16,8 @@ description:
   - When ovs-vswitchd cannot set the bridge up (C(datapath_type=system) without openvswitch.ko), the
     record is deleted again and the module fails saying so.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   name:
     description: Bridge name (at most 15 characters).
@@ -31,8 +33,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

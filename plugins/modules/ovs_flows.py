@@ -16,6 +16,8 @@ description:
     (match fields compared as a set, the default priority ignored, action keywords in any case),
     deletes all flows and adds O(flows).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   bridge:
     description: Bridge name.
@@ -26,8 +28,6 @@ options:
     type: list
     elements: str
     required: true
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

@@ -16,6 +16,8 @@ description:
   - A port on another bridge, or with another type or other options, is deleted and added again
     (ovs-vswitchd ignores some option changes of a live interface, e.g. C(vhost-server-path)).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   bridge:
     description: Bridge of the port (required for V(present)).
@@ -43,8 +45,6 @@ options:
     type: str
     choices: [present, absent]
     default: present
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

@@ -25,6 +25,8 @@ description:
     state file is removed. Delete your bridges first (netdev bridges leave tap devices otherwise).
   - Without systemd as PID 1 the daemons are run with C(ovs-ctl), with systemd through C(systemctl).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   user:
     description: Name of the user (a role name) holding OVS.
@@ -57,8 +59,6 @@ options:
     description: Path of ovs-ctl.
     type: path
     default: /usr/share/openvswitch/scripts/ovs-ctl
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

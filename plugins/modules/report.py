@@ -23,6 +23,9 @@ description:
   - A missing or corrupt raw file does not fail the module; it is returned in RV(report_warnings)
     and shown as a warning, and a C(case.json) that cannot be read becomes a failed case.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 requirements:
   - pandas >= 2.2
   - matplotlib >= 3.8 (without it the report has no plots)
@@ -31,9 +34,6 @@ options:
     description: The run folder, C(results/<run-id>), holding C(run.json) and C(raw/).
     type: path
     required: true
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
-  - kbypass.testbed.attributes.no_diff
 attributes:
   check_mode:
     support: full

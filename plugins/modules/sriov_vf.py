@@ -34,6 +34,8 @@ description:
   - Before the first change to a PF, its VF count and VF settings are recorded in O(state_file);
     O(state=restored) gives them back and drops the record.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - pyroute2 (0.7 or later; tested with 0.9)
 options:
@@ -127,8 +129,6 @@ options:
       - JSON file that records, per PF, what it had before this module first changed it.
     type: path
     default: /var/lib/kbypass-state/sriov.json
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full

@@ -21,6 +21,8 @@ description:
   - O(state=stopped) sends SIGINT, waits O(stop_timeout) seconds, then SIGKILL. The log is kept, its
     final C(Forward statistics) are the switch's counters, returned parsed in RV(totals).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - C(dpdk-testpmd) (Debian package C(dpdk)) and huge pages reserved (role C(kbypass.testbed.dpdk))
 options:
@@ -88,8 +90,6 @@ options:
     description: Seconds to wait after SIGINT before SIGKILL.
     type: float
     default: 10
-extends_documentation_fragment:
-  - kbypass.testbed.attributes
 attributes:
   check_mode:
     support: full
