@@ -28,7 +28,7 @@ extends_documentation_fragment:
   - kbypass.testbed.attributes.no_diff
 requirements:
   - pandas >= 2.2
-  - matplotlib >= 3.8 (without it the report has no plots)
+  - matplotlib >= 3.8 (the module fails without it; the command-line report then has no plots)
 options:
   run_dir:
     description: The run folder, C(results/<run-id>), holding C(run.json) and C(raw/).
