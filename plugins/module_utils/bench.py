@@ -17,6 +17,7 @@ import time
 from datetime import datetime, timezone
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import parsers, testpmd
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import run_program
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     CASE_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, METRICS,
@@ -48,8 +49,9 @@ class Spawner:
             return None
 
     def run(self, argv, timeout=30):
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-        return proc.returncode, proc.stdout, proc.stderr
+        """(rc, stdout, stderr) of a command whose output is parsed: in the C locale, its program
+        looked up first (a missing one raises commands.ProgramNotFound, an OSError: the case fails)."""
+        return run_program(argv, timeout)
 
     def descendants(self, pid):
         """PIDs of every descendant of pid, read from /proc (lxc-attach's child runs in the container)."""

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: kbypass.testbed contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Access to sysfs/procfs/config files under a root prefix (a fake tree in unit tests), and
-a command runner that reports a missing program instead of failing the module."""
+"""Access to sysfs/procfs/config files under a root prefix (a fake tree in unit tests). Commands
+are run through the ``run_command`` given (commands.command_runner in the modules)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -15,17 +15,6 @@ def write_file(path, text):
     """Write ``text`` to ``path`` (a sysfs attribute: in one write(2)) or a configuration file."""
     with open(path, 'w') as handle:
         handle.write(text)
-
-
-def command_runner(module):
-    """run_command for the managers: argv[0] is looked up with get_bin_path (which also searches the
-    sbin directories); a missing program gives rc 127 instead of failing the module."""
-    def run(argv):
-        path = module.get_bin_path(argv[0])
-        if path is None:
-            return 127, '', '%s: command not found' % argv[0]
-        return module.run_command([path] + list(argv[1:]))
-    return run
 
 
 class RootedFiles(object):
@@ -83,7 +72,8 @@ class RootedFiles(object):
 
     def _settle_udev(self):
         """Wait for udev to finish with new devices (it renames new network interfaces right after
-        they appear), so the names read next are the final ones. Nothing without a command runner."""
+        they appear), so the names read next are the final ones. Nothing without a command runner,
+        and nothing without udev (commands.OPTIONAL: the runner answers rc 127, which is ignored)."""
         if self.run_command is not None:
             self._run(['udevadm', 'settle', '--timeout=10'])
 
@@ -91,20 +81,3 @@ class RootedFiles(object):
         if self.run_command is None:
             raise self.error('cannot run %s: no command runner given' % ' '.join(argv))
         return self.run_command(argv)
-
-
-def exit_with_manager(module, manager, errors, failed=None):
-    """The end of a thin module: run manager.ensure(), fail with the error's message (its
-    ``result`` dict, when it has one, and what ``failed()`` returns: the object named) on one of
-    ``errors``, pass the result's ``warnings`` to module.warn, drop the diff unless asked, exit."""
-    try:
-        result = manager.ensure()
-    except errors as exc:
-        extra = dict(failed() if failed else {})
-        extra.update(getattr(exc, 'result', None) or {})
-        module.fail_json(msg=str(exc), **extra)
-    for warning in result.pop('warnings', None) or []:
-        module.warn(warning)
-    if not module._diff:
-        result.pop('diff', None)
-    module.exit_json(**result)

@@ -18,6 +18,9 @@ description:
   - A case that fails is recorded with its error and the module still succeeds, so a run goes on.
   - Peers run icperf, or a reference tool (sockperf) for cross-checks.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 options:
   case:
     description: One element of the C(cases) list returned by M(kbypass.testbed.bench_plan).
@@ -66,12 +69,11 @@ options:
     type: dict
 attributes:
   check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-    details: In check mode nothing is run and the case is reported as skipped.
-  diff_mode:
-    support: none
-    description: Returns no diff.
+    support: partial
+    details:
+      - Nothing is run or checked in check mode (neither the containers nor the peers' programs); the case is
+        returned with status C(skipped), empty RV(metrics) and RV(files), and C(changed=false), although a real
+        run always reports a change.
 notes:
   - The module reports C(changed=true) when it ran a case, because it wrote new raw files.
 '''
@@ -92,7 +94,8 @@ case_id:
   returned: always
   type: str
 status:
-  description: C(ok) or C(failed) (or C(skipped) in check mode).
+  description: C(ok) or C(failed); C(started) with O(side=b_start) and C(sent) with O(side=a) (or C(failed));
+    C(skipped) in check mode.
   returned: always
   type: str
 error:

@@ -16,6 +16,8 @@ description:
     validates every input and returns the list of cases with stable ids and the CPU plan.
   - Changes nothing on the host. Fails with a message naming the variable and the allowed values.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   parameters:
     description:
@@ -55,10 +57,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
+    details: Changes nothing on the host; check mode returns the same plan.
   diff_mode:
-    support: none
-    description: Returns no diff.
+    support: N/A
+    details: Changes nothing on the host.
 '''
 
 EXAMPLES = r'''

@@ -26,6 +26,8 @@ description:
   - The kernel driver a device had before it was bound elsewhere is recorded in
     C(/var/lib/kbypass/devbind.json), so O(driver=kernel) can give it back.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   device:
     description:
@@ -51,10 +53,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Computes C(changed), runs the checks (route, addresses, IOMMU, C(modprobe --dry-run)) and writes nothing.
+    details: Computes C(changed), runs the checks (route, addresses, IOMMU, C(modprobe --dry-run)) and writes nothing.
   diff_mode:
     support: full
-    description: Before and after driver and interfaces of the device.
+    details: Before and after driver and interfaces of the device.
 notes:
   - Needs root. Binding is not kept across reboots.
   - vfio-pci needs the IOMMU on, for example C(intel_iommu=on iommu=pt) on the kernel command line.
@@ -116,7 +118,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.devbind import (
     DeviceBinder, DevbindError)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -130,7 +133,7 @@ def main():
     )
     binder = DeviceBinder(module.params['device'], module.params['driver'], force=module.params['force'],
                           run_command=command_runner(module), check_mode=module.check_mode)
-    exit_with_manager(module, binder, DevbindError, lambda: dict(device=binder.address or module.params['device']))
+    run_and_exit(module, binder.ensure, DevbindError, lambda: dict(device=binder.address or module.params['device']))
 
 
 if __name__ == '__main__':

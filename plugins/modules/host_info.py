@@ -15,6 +15,9 @@ description:
   - Collects kernel, CPU model and count, online CPUs, NUMA nodes, memory, OS and the versions of
     every data path component, and optionally writes them as C(host.json) of the results schema.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 options:
   host:
     description: Inventory name of the host.
@@ -29,11 +32,9 @@ options:
     default: {}
 attributes:
   check_mode:
-    support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Returns no diff.
+    support: partial
+    details: The facts are collected (the version commands run) and O(dest) is not written; C(changed) is false
+      even when O(dest) would change.
 '''
 
 EXAMPLES = r'''
@@ -53,6 +54,7 @@ info:
 '''
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.hostinfo import HostInfo, write_json_if_changed
 
 
@@ -65,7 +67,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    info = HostInfo(module.run_command).collect(module.params['host'], module.params['versions'])
+    info = HostInfo(command_runner(module)).collect(module.params['host'], module.params['versions'])
     changed = False
     if module.params['dest'] and not module.check_mode:
         changed = write_json_if_changed(module.params['dest'], info)

@@ -24,6 +24,8 @@ description:
     boot-time file.
   - Never reboots and never runs update-grub.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   size:
     description:
@@ -69,10 +71,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports what would change (count, free pages, mount, files) and touches nothing.
+    details: Reports what would change (count, free pages, mount, files) and touches nothing.
   diff_mode:
     support: full
-    description: Before and after state (size, node, count, free, mount) and the text of each boot-time file changed.
+    details: Before and after state (size, node, count, free, mount) and the text of each boot-time file changed.
 notes:
   - Needs root. A failed reservation is always undone (the previous count is written back).
   - 1G pages can rarely be found at run time once memory is fragmented; reserve them at boot
@@ -160,7 +162,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.hugepages import (
     SIZES, HugepageManager, HugepagesError)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -180,7 +183,7 @@ def main():
         size=params['size'], count=params['count'], node=params['node'], mount=params['mount'],
         mount_state=params['mount_state'], persistent=params['persistent'],
         run_command=command_runner(module), check_mode=module.check_mode)
-    exit_with_manager(module, manager, HugepagesError)
+    run_and_exit(module, manager.ensure, HugepagesError)
 
 
 if __name__ == '__main__':

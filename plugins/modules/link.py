@@ -19,6 +19,8 @@ description:
   - O(state=absent) deletes the link and does nothing when it is missing. Deleting either end of a
     veth pair deletes both ends.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - pyroute2 (0.7 or later; tested with 0.9)
 options:
@@ -92,10 +94,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Computes C(changed) and the diff from the current state without changing anything.
+    details: Computes C(changed) and the diff from the current state without changing anything.
   diff_mode:
     support: full
-    description: Before and after dicts of kind, mtu, up, master, address, peer, parent and macvlan_mode (and peer_address when given).
+    details: Before and after dicts of kind, mtu, up, master, address, peer, parent and macvlan_mode (and peer_address when given).
 notes:
   - Needs root (CAP_NET_ADMIN) to change anything.
   - The kernel on the testbed has no C(dummy) link type; a macvlan parent can be one end of a veth pair.
@@ -190,6 +192,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.netlink import (
     KINDS, MACVLAN_MODES, LinkError, LinkManager)
 
@@ -226,14 +229,10 @@ def main():
 
     ipr = IPRoute()
     try:
-        result = LinkManager(ipr, check_mode=module.check_mode).ensure(module.params)
-    except LinkError as exc:
-        module.fail_json(msg=str(exc))
+        manager = LinkManager(ipr, check_mode=module.check_mode)
+        run_and_exit(module, lambda: manager.ensure(module.params), LinkError)
     finally:
         ipr.close()
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
 
 
 if __name__ == '__main__':

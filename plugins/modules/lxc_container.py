@@ -29,6 +29,8 @@ description:
   - O(state=started) returns once C(lxc-wait -s RUNNING) succeeded and C(lxc-attach -- /bin/true)
     works, so the next task can use C(lxc-attach) at once (for O(template=none), only the first).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - the package C(lxc) on the target (lxc-create, lxc-start, lxc-stop, lxc-destroy, lxc-info, lxc-ls,
     lxc-wait, lxc-attach), and C(lxc-templates) for the templates
@@ -103,10 +105,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Only C(lxc-ls) and C(lxc-info) are run; nothing is created, written, started or stopped.
+    details: Only C(lxc-ls) and C(lxc-info) are run; nothing is created, written, started or stopped.
   diff_mode:
     support: full
-    description: Before and after dicts of C(state) and C(config) (the values of the managed keys).
+    details: Before and after dicts of C(state) and C(config) (the values of the managed keys).
 notes:
   - lxc-start runs with C(-l ERROR -o <lxcpath>/<name>/kbypass-start.log); when the start fails the
     last lines of that log are in the error message, with the config key LXC rejected when it can be
@@ -190,8 +192,10 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.lxc import (
     STATES, TEMPLATES, ContainerManager, LxcCli, LxcError, find_tools)
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -209,15 +213,14 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        tools = find_tools(lambda tool: module.get_bin_path(tool, required=False))
-        cli = LxcCli(module.run_command, tools, module.params['lxcpath'])
-        result = ContainerManager(cli, module.params, check_mode=module.check_mode).ensure()
-    except LxcError as exc:
-        module.fail_json(msg=str(exc))
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    runner = command_runner(module)
+
+    def ensure():
+        # every lxc tool first: one message names all those missing and the package
+        cli = LxcCli(runner, find_tools(runner.find), module.params['lxcpath'])
+        return ContainerManager(cli, module.params, check_mode=module.check_mode).ensure()
+
+    run_and_exit(module, ensure, LxcError)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,8 @@ description:
   - When ovs-vswitchd cannot set the bridge up (C(datapath_type=system) without openvswitch.ko), the
     record is deleted again and the module fails saying so.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   name:
     description: Bridge name (at most 15 characters).
@@ -34,10 +36,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Runs only C(ovs-vsctl list).
+    details: Runs only C(ovs-vsctl list).
   diff_mode:
     support: full
-    description: Name and datapath type before and after.
+    details: Name and datapath type before and after.
 '''
 
 EXAMPLES = r'''
@@ -63,7 +65,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import BridgeManager, OvsCli, OvsError
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -78,7 +81,7 @@ def main():
     p = module.params
     manager = BridgeManager(OvsCli(command_runner(module)), p['name'], p['datapath_type'], p['state'],
                             check_mode=module.check_mode)
-    exit_with_manager(module, manager, OvsError)
+    run_and_exit(module, manager.ensure, OvsError)
 
 
 if __name__ == '__main__':

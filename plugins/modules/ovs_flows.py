@@ -16,6 +16,8 @@ description:
     (match fields compared as a set, the default priority ignored, action keywords in any case),
     deletes all flows and adds O(flows).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   bridge:
     description: Bridge name.
@@ -29,10 +31,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Runs only dump-flows.
+    details: Runs only dump-flows.
   diff_mode:
     support: full
-    description: The flow table before and after.
+    details: The flow table before and after.
 '''
 
 EXAMPLES = r'''
@@ -55,7 +57,8 @@ flows:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import FlowsManager, OvsCli, OvsError
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -68,7 +71,7 @@ def main():
     )
     manager = FlowsManager(OvsCli(command_runner(module)), module.params['bridge'], module.params['flows'],
                            check_mode=module.check_mode)
-    exit_with_manager(module, manager, OvsError)
+    run_and_exit(module, manager.ensure, OvsError)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,8 @@ description:
   - A port on another bridge, or with another type or other options, is deleted and added again
     (ovs-vswitchd ignores some option changes of a live interface, e.g. C(vhost-server-path)).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   bridge:
     description: Bridge of the port (required for V(present)).
@@ -46,10 +48,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Runs only reading ovs-vsctl commands.
+    details: Runs only reading ovs-vsctl commands.
   diff_mode:
     support: full
-    description: Bridge, type, options and ofport_request before and after.
+    details: Bridge, type, options and ofport_request before and after.
 '''
 
 EXAMPLES = r'''
@@ -78,7 +80,8 @@ commands:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import OvsCli, OvsError, PortManager
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -99,7 +102,7 @@ def main():
     manager = PortManager(OvsCli(command_runner(module)), p['bridge'], p['name'], type=p['type'],
                           options=p['options'], ofport_request=p['ofport_request'], state=p['state'],
                           check_mode=module.check_mode, mtu_request=p['mtu_request'])
-    exit_with_manager(module, manager, OvsError)
+    run_and_exit(module, manager.ensure, OvsError)
 
 
 if __name__ == '__main__':

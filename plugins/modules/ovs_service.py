@@ -25,6 +25,8 @@ description:
     state file is removed. Delete your bridges first (netdev bridges leave tap devices otherwise).
   - Without systemd as PID 1 the daemons are run with C(ovs-ctl), with systemd through C(systemctl).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 options:
   user:
     description: Name of the user (a role name) holding OVS.
@@ -60,10 +62,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reports the actions it would take, runs only reading commands.
+    details: Reports the actions it would take, runs only reading commands.
   diff_mode:
     support: full
-    description: Daemons, alternative and ovs-vswitchd binary before and after.
+    details: Daemons, alternative and ovs-vswitchd binary before and after.
 notes:
   - Needs root. The ulimit warning of ovs-ctl in containers without CAP_SYS_RESOURCE is harmless.
 '''
@@ -116,7 +118,8 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import OVS_CTL, OvsError, ServiceManager
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 
 def main():
@@ -137,13 +140,7 @@ def main():
     manager = ServiceManager(command_runner(module), p['user'], state=p['state'], binary=p['binary'],
                              other_config=p['other_config'], state_file=p['state_file'], systemd=systemd,
                              ovs_ctl=p['ovs_ctl'], check_mode=module.check_mode)
-    try:
-        result = manager.ensure()
-    except OvsError as exc:
-        module.fail_json(msg=str(exc), actions=manager.actions, **exc.result)
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    run_and_exit(module, manager.ensure, OvsError, lambda: dict(actions=manager.actions))
 
 
 if __name__ == '__main__':

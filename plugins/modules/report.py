@@ -23,9 +23,12 @@ description:
   - A missing or corrupt raw file does not fail the module; it is returned in RV(report_warnings)
     and shown as a warning, and a C(case.json) that cannot be read becomes a failed case.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
+  - kbypass.testbed.attributes.no_diff
 requirements:
   - pandas >= 2.2
-  - matplotlib >= 3.8 (without it the report has no plots)
+  - matplotlib >= 3.8 (the module fails without it; the command-line report then has no plots)
 options:
   run_dir:
     description: The run folder, C(results/<run-id>), holding C(run.json) and C(raw/).
@@ -34,10 +37,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Can run in check_mode and return changed status prediction without modifying target.
-  diff_mode:
-    support: none
-    description: Returns no diff.
+    details: The report is built and RV(changed_files) lists the files that would be written or removed; nothing
+      is written.
+  platform:
+    details: Any POSIX controller (the task is delegated to C(localhost)).
 '''
 
 EXAMPLES = r'''

@@ -34,6 +34,8 @@ description:
   - Before the first change to a PF, its VF count and VF settings are recorded in O(state_file);
     O(state=restored) gives them back and drops the record.
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - pyroute2 (0.7 or later; tested with 0.9)
 options:
@@ -130,10 +132,10 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Runs every check and computes C(changed), the actions and the predicted VFs; writes nothing.
+    details: Runs every check and computes C(changed), the actions and the predicted VFs; writes nothing.
   diff_mode:
     support: full
-    description: Before and after VF count and VFs (PCI address, interface, driver, MAC, VLAN, flags).
+    details: Before and after VF count and VFs (PCI address, interface, driver, MAC, VLAN, flags).
 notes:
   - Needs root. VFs are not kept across reboots; run the module again at boot (or use the PF driver's
     own parameter, for example C(max_vfs) of igb).
@@ -283,7 +285,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.sriov import (
     LINK_STATE_VALUES, STATE_FILE, STATES, SriovError, VfManager)
-from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import command_runner, exit_with_manager
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
 PYROUTE2_IMP_ERR = None
 try:
@@ -329,8 +332,8 @@ def main():
                             vfs=params['vfs'], state=params['state'], force=params['force'],
                             run_command=command_runner(module), check_mode=module.check_mode,
                             state_file=params['state_file'])
-        exit_with_manager(module, manager, SriovError,
-                          lambda: dict(pf=params['pf'], pf_pci=manager.address or params['pf_pci']))
+        run_and_exit(module, manager.ensure, SriovError,
+                     lambda: dict(pf=params['pf'], pf_pci=manager.address or params['pf_pci']))
     finally:
         ipr.close()
 

@@ -21,6 +21,8 @@ description:
   - O(state=stopped) sends SIGINT, waits O(stop_timeout) seconds, then SIGKILL. The log is kept, its
     final C(Forward statistics) are the switch's counters, returned parsed in RV(totals).
 author: kbypass.testbed maintainers (@kbypass)
+extends_documentation_fragment:
+  - kbypass.testbed.attributes
 requirements:
   - C(dpdk-testpmd) (Debian package C(dpdk)) and huge pages reserved (role C(kbypass.testbed.dpdk))
 options:
@@ -88,8 +90,13 @@ options:
     description: Seconds to wait after SIGINT before SIGKILL.
     type: float
     default: 10
-notes:
-  - Supports check mode and diff mode.
+attributes:
+  check_mode:
+    support: full
+    details: Reads the pid file and C(/proc) only; starts, stops and signals nothing, and RV(totals) is not read.
+  diff_mode:
+    support: full
+    details: RV(before) and RV(after) (running, pid, argv).
 '''
 
 EXAMPLES = r'''
@@ -144,7 +151,9 @@ after:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import (
     TestpmdError, parse_testpmd, socket_paths, switch_argv)
 
@@ -192,13 +201,10 @@ def main():
         required_if=[('state', 'started', ['ports'])],
         supports_check_mode=True,
     )
-    try:
-        result = run(module.params, module.check_mode)
-    except (TestpmdError, DaemonError) as exc:
-        module.fail_json(msg=str(exc), **getattr(exc, 'result', {}))
-    if not module._diff:
-        result.pop('diff')
-    module.exit_json(**result)
+    if module.params['state'] == 'started':
+        # before anything is stopped: a missing testpmd fails naming it and its package
+        command_runner(module).require(module.params['binary'])
+    run_and_exit(module, lambda: run(module.params, module.check_mode), (TestpmdError, DaemonError))
 
 
 if __name__ == '__main__':
