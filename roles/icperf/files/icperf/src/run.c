@@ -288,13 +288,19 @@ static void idle_wait(struct run *r, uint64_t now, uint64_t until)
 
 /* ---- modes ---- */
 
+/* send and client: the measurement and the burst schedule both start at now */
+static void paced_start(struct run *r, uint64_t now)
+{
+	measure_start(r, now, now + (uint64_t)(r->cfg->duration * 1e9));
+	pacer_init(&r->pacer, r->cfg->rate, r->cfg->burst, now);
+}
+
 static void mode_send(struct run *r)
 {
 	struct icperf_cfg *cfg = r->cfg;
 	uint64_t now = now_ns(), due, target;
 
-	measure_start(r, now, now + (uint64_t)(cfg->duration * 1e9));
-	pacer_init(&r->pacer, cfg->rate, cfg->burst, now);
+	paced_start(r, now);
 	for (;;) {
 		if (g_stop) {
 			r->stopped_by = "signal";
@@ -330,8 +336,7 @@ static void mode_client(struct run *r)
 	uint64_t now = now_ns(), due, target, drain_end = 0, burst_t = 0, burst_last = 0;
 	int sending = 1, have_burst = 0, n;
 
-	measure_start(r, now, now + (uint64_t)(cfg->duration * 1e9));
-	pacer_init(&r->pacer, cfg->rate, cfg->burst, now);
+	paced_start(r, now);
 	for (;;) {
 		if (g_stop) {
 			r->stopped_by = "signal";
