@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "frame.h"
 
 extern const struct icperf_backend icperf_backend_udp;
 extern const struct icperf_backend icperf_backend_udp_mmsg;
@@ -85,4 +86,16 @@ int sock_set_bufs(int fd, int bytes, int sndbuf, int rcvbuf, struct icperf_cfg *
 		return -1;
 	}
 	return 0;
+}
+
+void cfg_build_template(const struct icperf_cfg *cfg, uint8_t *buf)
+{
+	struct frame_addr a;
+
+	memcpy(a.src_mac, cfg->src_mac, 6);
+	memcpy(a.dst_mac, cfg->dst_mac, 6);
+	a.src_ip = cfg->src_ip;
+	a.dst_ip = cfg->dst_ip;
+	a.sport = a.dport = cfg->port;
+	frame_build(buf, cfg->size, &a);
 }

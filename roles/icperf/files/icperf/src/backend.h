@@ -121,5 +121,8 @@ void cfg_error(struct icperf_cfg *cfg, const char *fmt, ...)
 /* SO_SNDBUF/SO_RCVBUF (the FORCE variants first, as root may exceed the sysctl limits);
  * bytes <= 0 leaves the system defaults. 0 or -1 (cfg->err set). */
 int sock_set_bufs(int fd, int bytes, int sndbuf, int rcvbuf, struct icperf_cfg *cfg);
+/* Write the frame template of cfg (cfg->size bytes: its MACs, IPv4 addresses and port, payload
+ * zero) to buf: what the core points cfg->tmpl at for L2 backends. */
+void cfg_build_template(const struct icperf_cfg *cfg, uint8_t *buf);
 
 #endif

@@ -130,13 +130,7 @@ static int setup_tx(struct run *r)
 	r->poff = r->be->needs_l2 ? ICPERF_HDR_LEN : 0;
 	r->tx_len = r->be->needs_l2 ? cfg->size : cfg->size - ICPERF_HDR_LEN;
 	if (r->be->needs_l2) {
-		struct frame_addr a;
-		memcpy(a.src_mac, cfg->src_mac, 6);
-		memcpy(a.dst_mac, cfg->dst_mac, 6);
-		a.src_ip = cfg->src_ip;
-		a.dst_ip = cfg->dst_ip;
-		a.sport = a.dport = cfg->port;
-		frame_build(r->tmpl, cfg->size, &a);
+		cfg_build_template(cfg, r->tmpl);
 		cfg->tmpl = r->tmpl;
 	}
 	if (!cfg->do_tx || cfg->mode == MODE_SERVER || r->be->tx_alloc)
