@@ -73,10 +73,10 @@ else
 	exit 1
 fi
 
-# histogram, sequence accounting and frame code (unit_test.c)
+# histogram, sequence accounting, frame code and pacing (unit_test.c)
 if ${CC:-cc} -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -I"$SRC/src" "$HERE/unit_test.c" \
-	"$SRC/src/hist.c" "$SRC/src/seq.c" "$SRC/src/frame.c" -lm -o "$TMP/unit_test" \
-	>"$TMP/unit.log" 2>&1 && "$TMP/unit_test" >>"$TMP/unit.log" 2>&1; then
+	"$SRC/src/hist.c" "$SRC/src/seq.c" "$SRC/src/frame.c" "$SRC/src/pace.c" -lm \
+	-o "$TMP/unit_test" >"$TMP/unit.log" 2>&1 && "$TMP/unit_test" >>"$TMP/unit.log" 2>&1; then
 	ok "unit tests: $(tail -1 "$TMP/unit.log")"
 else
 	bad "unit tests" "$(cat "$TMP/unit.log")"

@@ -1,6 +1,6 @@
 /*
- * Unit tests of icperf's histogram, sequence accounting and frame code. Built and run by
- * run_tests.sh:  cc -O2 -I$SRC/src unit_test.c $SRC/src/{hist,seq,frame}.c -lm
+ * Unit tests of icperf's histogram, sequence accounting, frame code and pacing. Built and run
+ * by run_tests.sh:  cc -O2 -I$SRC/src unit_test.c $SRC/src/{hist,seq,frame,pace}.c -lm
  * Prints one "ok"/"FAIL" line per check and exits non-zero when one failed.
  */
 #include <arpa/inet.h>
@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "frame.h"
 #include "hist.h"
+#include "pace.h"
 #include "seq.h"
 
 static int failed, passed;
@@ -166,11 +168,187 @@ static void test_frame(void)
 	      "bad MACs rejected");
 }
 
+/* A sender on a simulated clock, as mode_send runs it: from now until end it sends a burst
+ * whenever one is due, otherwise it waits exactly until the due time; a send takes send_ns.
+ * *now is left where the run stopped. Returns the bursts sent; at most SIM_MAX_BURSTS, so
+ * that a pacer that is always due with sends of 0 ns fails a check instead of hanging. */
+#define SIM_MAX_BURSTS 10000000
+static uint64_t sim_send(struct pacer *p, uint64_t *now, uint64_t end, uint64_t send_ns)
+{
+	uint64_t n = 0, due;
+
+	while (*now < end && n < SIM_MAX_BURSTS) {
+		due = pacer_due(p, *now);
+		if (*now < due) {
+			*now = due;
+			continue;
+		}
+		n++;
+		pacer_next(p);
+		*now += send_ns;
+	}
+	return n;
+}
+
+/* bursts that go out at now without waiting (after a stall: the catch-up limit) */
+static unsigned due_now(struct pacer *p, uint64_t now)
+{
+	unsigned n = 0;
+
+	while (n < 1000 && pacer_due(p, now) <= now) {
+		n++;
+		pacer_next(p);
+	}
+	return n;
+}
+
+static void test_pace(void)
+{
+	const uint64_t t0 = 1000 * NS_PER_S; /* a CLOCK_MONOTONIC value some time after boot */
+	struct pacer p;
+	uint64_t now, n, due;
+
+	/* bursts at t0 + k * B / R: 1000 pps in bursts of 10 = 100 bursts in a second, the
+	 * first at the start, none at its end */
+	pacer_init(&p, 1000, 10, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_S, 0);
+	CHECK(p.paced && n == 100 && p.slips == 0,
+	      "1000 pps burst 10, 1 s: %llu bursts, %llu slips", (unsigned long long)n,
+	      (unsigned long long)p.slips);
+	pacer_init(&p, 1e6, 32, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_S, 0);
+	CHECK(n * 32 == 1000000 && p.slips == 0, "1 Mpps burst 32, 1 s: %llu packets",
+	      (unsigned long long)(n * 32));
+	/* 3 pps, 10.5 s: bursts at 0, 1/3, ..., 31/3 s */
+	pacer_init(&p, 3, 1, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + 10 * NS_PER_S + NS_PER_S / 2, 0);
+	CHECK(n == 32 && p.slips == 0, "3 pps, 10.5 s: %llu bursts", (unsigned long long)n);
+
+	/* absolute schedule: burst k is due at t0 + k * B / R (to the ns), however many came
+	 * before it: no drift */
+	pacer_init(&p, 3, 1, t0);
+	for (uint64_t k = 0; k <= 1000000; k++) {
+		due = pacer_due(&p, t0);
+		if (k == 1 || k == 1000 || k == 1000000) {
+			uint64_t want = t0 + k * NS_PER_S / 3;
+			CHECK(due + 1 >= want && due <= want + 1,
+			      "3 pps: burst %llu due at +%llu ns, want +%llu", (unsigned long long)k,
+			      (unsigned long long)(due - t0), (unsigned long long)(want - t0));
+		}
+		pacer_next(&p);
+	}
+
+	/* a send shorter than the interval keeps the schedule: 100 kpps, 7 us per send */
+	pacer_init(&p, 100000, 1, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_S, 7 * NS_PER_US);
+	CHECK(n == 100000 && p.slips == 0, "100 kpps, 7 us sends: %llu bursts, %llu slips",
+	      (unsigned long long)n, (unsigned long long)p.slips);
+	/* a sender slower than the rate sends at its own pace, re-anchoring each time: 100 kpps
+	 * asked, 25 us per send = 40000 bursts in a second, not a burst more */
+	pacer_init(&p, 100000, 1, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_S, 25 * NS_PER_US);
+	CHECK(n == 40000 && p.slips == n - 1, "100 kpps, 25 us sends: %llu bursts, %llu slips",
+	      (unsigned long long)n, (unsigned long long)p.slips);
+
+	/* late by up to one interval: no re-anchoring, the burst is due at its time */
+	pacer_init(&p, 1000, 1, t0);
+	due = pacer_due(&p, t0 + NS_PER_MS);
+	CHECK(due == t0 && p.slips == 0, "exactly one interval late: on schedule");
+	due = pacer_due(&p, t0 + NS_PER_MS + 1);
+	CHECK(due == t0 + 1 && p.slips == 1,
+	      "more than one interval late: re-anchored one interval ago");
+
+	/* the clock goes past several intervals (a stall of 5.5 ms at 1000 pps after 10 bursts):
+	 * two bursts go out at once, the next one an interval later, the missed ones are not made
+	 * up: 996 bursts in the second instead of 1000 */
+	pacer_init(&p, 1000, 1, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + 10 * NS_PER_MS, 0);
+	now = t0 + 15 * NS_PER_MS + NS_PER_MS / 2;
+	unsigned at_once = due_now(&p, now);
+	due = pacer_due(&p, now);
+	CHECK(n == 10 && at_once == 2 && p.slips == 1 && due == now + NS_PER_MS,
+	      "stall of 5.5 intervals: %u bursts at once, next due +%lld ns, %llu slips", at_once,
+	      (long long)(due - now), (unsigned long long)p.slips);
+	n += at_once + sim_send(&p, &now, t0 + NS_PER_S, 0);
+	CHECK(n == 996 && p.slips == 1, "stall: %llu bursts in 1 s", (unsigned long long)n);
+	/* stalls of 2, 10 and 100000 intervals: always two bursts at once, one slip each */
+	pacer_init(&p, 1000, 1, t0);
+	now = t0;
+	const uint64_t stalls[] = { 2, 10, 100000 };
+	for (size_t i = 0; i < sizeof(stalls) / sizeof(stalls[0]); i++) {
+		now = pacer_due(&p, now) + stalls[i] * NS_PER_MS;
+		at_once = due_now(&p, now);
+		CHECK(at_once == 2 && p.slips == i + 1,
+		      "stall of %llu intervals: %u bursts at once", (unsigned long long)stalls[i],
+		      at_once);
+	}
+
+	/* rate 0 = unpaced: every burst is due at once, whatever the clock says */
+	pacer_init(&p, 0, 32, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_S, NS_PER_US);
+	CHECK(!p.paced && pacer_due(&p, 0) == 0 && n == 1000000 && p.slips == 0,
+	      "rate 0: unpaced, %llu bursts of 1 us in 1 s", (unsigned long long)n);
+
+	/* very high rates (1e10 pps, the largest --rate): a sender slower than the schedule is
+	 * never made to wait, its own speed is the limit */
+	pacer_init(&p, 1e10, 1, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_MS, 1);
+	CHECK(n == 1000000, "1e10 pps, burst 1: %llu sends of 1 ns in 1 ms", (unsigned long long)n);
+	pacer_init(&p, 1e10, 1024, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_MS, 200);
+	CHECK(n == 5000, "1e10 pps, burst 1024: %llu sends of 200 ns in 1 ms",
+	      (unsigned long long)n);
+	/* ... and a sender faster than that still keeps to it: bursts of 1024 every 102.4 ns */
+	pacer_init(&p, 1e10, 1024, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + NS_PER_MS, 100);
+	CHECK(n == 9766 && p.slips == 0, "1e10 pps, burst 1024: %llu sends of 100 ns in 1 ms",
+	      (unsigned long long)n);
+
+	/* very low rates: 0.001 pps = a burst every 1000 s, 4 in an hour */
+	pacer_init(&p, 0.001, 1, t0);
+	now = t0;
+	n = sim_send(&p, &now, t0 + 3600 * NS_PER_S, 0);
+	CHECK(n == 4 && p.slips == 0, "0.001 pps, 1 h: %llu bursts", (unsigned long long)n);
+	/* intervals beyond the 64-bit ns clock (B / R > 584 years) and an infinite one: the first
+	 * burst at the start, no other in a simulated year */
+	const double tiny[] = { 1e-12, 1e-300 };
+	for (size_t i = 0; i < sizeof(tiny) / sizeof(tiny[0]); i++) {
+		pacer_init(&p, tiny[i], 32, t0);
+		now = t0;
+		n = sim_send(&p, &now, t0 + 365 * 86400 * NS_PER_S, 0);
+		CHECK(n == 1 && p.slips == 0, "%g pps: %llu bursts in a year", tiny[i],
+		      (unsigned long long)n);
+	}
+
+	/* pace_nap: no sleep for a past target or a gap of at most PACE_SLEEP_MIN_NS; a longer
+	 * gap sleeps until PACE_WAKE_EARLY_NS before the target, not earlier */
+	now = now_ns();
+	CHECK(pace_nap(now, now - 1) == 0 && pace_nap(now, now + PACE_SLEEP_MIN_NS) == 0,
+	      "pace_nap: short gaps are not slept");
+	now = now_ns();
+	int slept = pace_nap(now, now + 2 * NS_PER_MS);
+	uint64_t woke = now_ns();
+	CHECK(slept == 1 && woke >= now + 2 * NS_PER_MS - PACE_WAKE_EARLY_NS,
+	      "pace_nap 2 ms: slept %d, woke after %llu ns", slept,
+	      (unsigned long long)(woke - now));
+}
+
 int main(void)
 {
 	test_hist();
 	test_seq();
 	test_frame();
+	test_pace();
 	printf("unit: %d checks passed, %d failed\n", passed, failed);
 	return failed != 0;
 }

@@ -1,9 +1,16 @@
-/* The backend registry. Adding a backend = its file + one line in the table below. */
+/*
+ * The backend registry (adding a backend = its file + one line in the table below), and the
+ * helpers backends share.
+ */
+#include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "backend.h"
+#include "frame.h"
 
 extern const struct icperf_backend icperf_backend_udp;
 extern const struct icperf_backend icperf_backend_udp_mmsg;
@@ -67,9 +74,6 @@ void cfg_error(struct icperf_cfg *cfg, const char *fmt, ...)
 	va_end(ap);
 }
 
-#include <errno.h>
-#include <sys/socket.h>
-
 int sock_set_bufs(int fd, int bytes, int sndbuf, int rcvbuf, struct icperf_cfg *cfg)
 {
 	if (bytes <= 0)
@@ -85,4 +89,36 @@ int sock_set_bufs(int fd, int bytes, int sndbuf, int rcvbuf, struct icperf_cfg *
 		return -1;
 	}
 	return 0;
+}
+
+int sock_wait_rx(void *ctx, int timeout_ms)
+{
+	/* ctx points to the backend's context struct, whose first member is the fd (C11
+	 * 6.7.2.1: a pointer to a struct, converted, points to its first member) */
+	struct pollfd pfd = { .fd = *(const int *)ctx, .events = POLLIN };
+
+	return poll(&pfd, 1, timeout_ms);
+}
+
+int sock_tx_soft_error(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ECONNREFUSED ||
+	       e == EINTR;
+}
+
+int sock_rx_soft_error(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNREFUSED;
+}
+
+void cfg_build_template(const struct icperf_cfg *cfg, uint8_t *buf)
+{
+	struct frame_addr a;
+
+	memcpy(a.src_mac, cfg->src_mac, 6);
+	memcpy(a.dst_mac, cfg->dst_mac, 6);
+	a.src_ip = cfg->src_ip;
+	a.dst_ip = cfg->dst_ip;
+	a.sport = a.dport = cfg->port;
+	frame_build(buf, cfg->size, &a);
 }

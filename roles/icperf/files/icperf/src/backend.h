@@ -121,5 +121,18 @@ void cfg_error(struct icperf_cfg *cfg, const char *fmt, ...)
 /* SO_SNDBUF/SO_RCVBUF (the FORCE variants first, as root may exceed the sysctl limits);
  * bytes <= 0 leaves the system defaults. 0 or -1 (cfg->err set). */
 int sock_set_bufs(int fd, int bytes, int sndbuf, int rcvbuf, struct icperf_cfg *cfg);
+/* wait_rx of the socket backends (udp*, raw*): poll(2) for POLLIN on the socket. Their context
+ * struct must start with the socket's int fd (each checks it with a static assertion). */
+int sock_wait_rx(void *ctx, int timeout_ms);
+/* errno of a failed non-blocking send that only ends the burst (the rest counts as tx_dropped):
+ * socket buffer or device queue full (EAGAIN, ENOBUFS), a signal, or a pending ICMP error on a
+ * connected UDP socket (ECONNREFUSED; a packet socket never reports one). */
+int sock_tx_soft_error(int e);
+/* errno of a failed non-blocking receive that means "nothing now": no datagram queued, a
+ * signal, or a pending ICMP error on a connected UDP socket (ECONNREFUSED). */
+int sock_rx_soft_error(int e);
+/* Write the frame template of cfg (cfg->size bytes: its MACs, IPv4 addresses and port, payload
+ * zero) to buf: what the core points cfg->tmpl at for L2 backends. */
+void cfg_build_template(const struct icperf_cfg *cfg, uint8_t *buf);
 
 #endif

@@ -53,7 +53,6 @@
 #include <rte_mempool.h>
 
 #include "backend.h"
-#include "frame.h"
 
 #define DP_MAX_EAL_ARGS 128
 #define DP_DEF_MBUFS 4095
@@ -607,20 +606,14 @@ static int dp_open_inner(struct icperf_cfg *cfg, void **pctx)
 		memset(cfg->dst_mac, 0xff, 6);
 
 	if (c->txpool && !c->tx_copy) {
-		/* the template the core will build after open() (same function, same inputs),
+		/* the template the core will build after open() (cfg_build_template, same cfg),
 		 * written now so that the first burst does not pay for it; tx_alloc checks it */
-		struct frame_addr a;
 		c->tmpl = malloc(cfg->size);
 		if (!c->tmpl) {
 			cfg_error(cfg, "out of memory");
 			goto fail_sig;
 		}
-		memcpy(a.src_mac, cfg->src_mac, 6);
-		memcpy(a.dst_mac, cfg->dst_mac, 6);
-		a.src_ip = cfg->src_ip;
-		a.dst_ip = cfg->dst_ip;
-		a.sport = a.dport = cfg->port;
-		frame_build(c->tmpl, cfg->size, &a);
+		cfg_build_template(cfg, c->tmpl);
 		fill_pool(c, c->tmpl);
 	}
 	if (link_wait > 0) {

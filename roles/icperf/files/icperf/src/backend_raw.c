@@ -23,7 +23,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -48,6 +48,9 @@ struct raw_ctx {
 	struct iovec txiov[ICPERF_MAX_BURST];
 	struct mmsghdr txmsg[ICPERF_MAX_BURST];
 };
+
+/* sock_wait_rx reads the fd through the context pointer */
+_Static_assert(offsetof(struct raw_ctx, fd) == 0, "struct raw_ctx must start with fd");
 
 static int iface_info(struct icperf_cfg *cfg, int need_ip, int *mtu)
 {
@@ -242,11 +245,6 @@ static int raw_mmsg_open(struct icperf_cfg *cfg, void **ctx)
 	return raw_open_common(cfg, ctx, 1);
 }
 
-static int tx_soft_error(int e)
-{
-	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == EINTR;
-}
-
 static int raw_tx(void *ctx, struct pkt *p, int n)
 {
 	struct raw_ctx *c = ctx;
@@ -254,7 +252,7 @@ static int raw_tx(void *ctx, struct pkt *p, int n)
 	for (int i = 0; i < n; i++) {
 		if (sendto(c->fd, p[i].data, p[i].len, 0, (struct sockaddr *)&c->txaddr,
 			   sizeof(c->txaddr)) < 0) {
-			if (i > 0 || tx_soft_error(errno))
+			if (i > 0 || sock_tx_soft_error(errno))
 				return i;
 			return -errno;
 		}
@@ -273,7 +271,7 @@ static int raw_mmsg_tx(void *ctx, struct pkt *p, int n)
 	}
 	r = sendmmsg(c->fd, c->txmsg, (unsigned)n, 0);
 	if (r < 0)
-		return tx_soft_error(errno) ? 0 : -errno;
+		return sock_tx_soft_error(errno) ? 0 : -errno;
 	return r;
 }
 
@@ -287,7 +285,7 @@ static int raw_rx(void *ctx, struct pkt *p, int max)
 	for (i = 0; i < max; i++) {
 		ssize_t r = recv(c->fd, c->rxiov[i].iov_base, ICPERF_RX_SLOT, 0);
 		if (r < 0) {
-			if (i > 0 || errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			if (i > 0 || sock_rx_soft_error(errno))
 				break;
 			return -errno;
 		}
@@ -308,7 +306,7 @@ static int raw_mmsg_rx(void *ctx, struct pkt *p, int max)
 		max = (int)c->slots;
 	r = recvmmsg(c->fd, c->rxmsg, (unsigned)max, MSG_DONTWAIT, NULL);
 	if (r < 0)
-		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -errno;
+		return sock_rx_soft_error(errno) ? 0 : -errno;
 	for (int i = 0; i < r; i++) {
 		p[i].data = c->rxiov[i].iov_base;
 		p[i].len = c->rxmsg[i].msg_len;
@@ -316,14 +314,6 @@ static int raw_mmsg_rx(void *ctx, struct pkt *p, int max)
 		p[i].priv = NULL;
 	}
 	return r;
-}
-
-static int raw_wait(void *ctx, int timeout_ms)
-{
-	struct raw_ctx *c = ctx;
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-	return poll(&pfd, 1, timeout_ms);
 }
 
 static void raw_close(void *ctx)
@@ -347,7 +337,7 @@ const struct icperf_backend icperf_backend_raw = {
 	.open = raw_open,
 	.tx_burst = raw_tx,
 	.rx_burst = raw_rx,
-	.wait_rx = raw_wait,
+	.wait_rx = sock_wait_rx,
 	.close = raw_close,
 };
 
@@ -359,6 +349,6 @@ const struct icperf_backend icperf_backend_raw_mmsg = {
 	.open = raw_mmsg_open,
 	.tx_burst = raw_mmsg_tx,
 	.rx_burst = raw_mmsg_rx,
-	.wait_rx = raw_wait,
+	.wait_rx = sock_wait_rx,
 	.close = raw_close,
 };

@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,11 +38,8 @@ struct sock_ctx {
 	struct mmsghdr txmsg[ICPERF_MAX_BURST];
 };
 
-static int tx_soft_error(int e)
-{
-	return e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS || e == ECONNREFUSED ||
-	       e == EINTR;
-}
+/* sock_wait_rx reads the fd through the context pointer */
+_Static_assert(offsetof(struct sock_ctx, fd) == 0, "struct sock_ctx must start with fd");
 
 static int sock_open_common(struct icperf_cfg *cfg, void **pctx, int mmsg)
 {
@@ -149,7 +146,7 @@ static int udp_tx(void *ctx, struct pkt *p, int n)
 		else
 			r = send(c->fd, p[i].data, p[i].len, 0);
 		if (r < 0) {
-			if (i > 0 || tx_soft_error(errno))
+			if (i > 0 || sock_tx_soft_error(errno))
 				return i;
 			return -errno;
 		}
@@ -170,13 +167,8 @@ static int udp_mmsg_tx(void *ctx, struct pkt *p, int n)
 	}
 	r = sendmmsg(c->fd, c->txmsg, (unsigned)n, 0);
 	if (r < 0)
-		return tx_soft_error(errno) ? 0 : -errno;
+		return sock_tx_soft_error(errno) ? 0 : -errno;
 	return r;
-}
-
-static int rx_soft_error(int e)
-{
-	return e == EAGAIN || e == EWOULDBLOCK || e == EINTR || e == ECONNREFUSED;
 }
 
 static int udp_rx(void *ctx, struct pkt *p, int max)
@@ -192,7 +184,7 @@ static int udp_rx(void *ctx, struct pkt *p, int max)
 				     c->want_addr ? (struct sockaddr *)&c->rxaddr[i] : NULL,
 				     c->want_addr ? &alen : NULL);
 		if (r < 0) {
-			if (i > 0 || rx_soft_error(errno))
+			if (i > 0 || sock_rx_soft_error(errno))
 				break;
 			return -errno;
 		}
@@ -222,7 +214,7 @@ static int udp_mmsg_rx(void *ctx, struct pkt *p, int max)
 	}
 	r = recvmmsg(c->fd, c->rxmsg, (unsigned)max, MSG_DONTWAIT, NULL);
 	if (r < 0)
-		return rx_soft_error(errno) ? 0 : -errno;
+		return sock_rx_soft_error(errno) ? 0 : -errno;
 	for (int i = 0; i < r; i++) {
 		p[i].data = c->rxiov[i].iov_base;
 		p[i].len = c->rxmsg[i].msg_len;
@@ -235,14 +227,6 @@ static int udp_mmsg_rx(void *ctx, struct pkt *p, int max)
 		}
 	}
 	return r;
-}
-
-static int sock_wait(void *ctx, int timeout_ms)
-{
-	struct sock_ctx *c = ctx;
-	struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
-
-	return poll(&pfd, 1, timeout_ms);
 }
 
 static void sock_close(void *ctx)
@@ -263,7 +247,7 @@ const struct icperf_backend icperf_backend_udp = {
 	.open = udp_open,
 	.tx_burst = udp_tx,
 	.rx_burst = udp_rx,
-	.wait_rx = sock_wait,
+	.wait_rx = sock_wait_rx,
 	.close = sock_close,
 };
 
@@ -274,6 +258,6 @@ const struct icperf_backend icperf_backend_udp_mmsg = {
 	.open = udp_mmsg_open,
 	.tx_burst = udp_mmsg_tx,
 	.rx_burst = udp_mmsg_rx,
-	.wait_rx = sock_wait,
+	.wait_rx = sock_wait_rx,
 	.close = sock_close,
 };

@@ -9,6 +9,11 @@ void pacer_init(struct pacer *p, double rate, unsigned burst, uint64_t start_ns)
 {
 	p->paced = rate > 0.0;
 	p->interval_ns = p->paced ? (double)burst * 1e9 / rate : 0.0;
+	/* with a longer (or infinite) interval, (k - anchor_k) * interval_ns leaves the range of
+	 * uint64_t (or is NaN for k = 0): undefined conversions, which sent the bursts back to
+	 * back or none at all. Cut, the first burst goes at the start, the next after any run. */
+	if (p->interval_ns > PACE_MAX_INTERVAL_NS)
+		p->interval_ns = PACE_MAX_INTERVAL_NS;
 	p->anchor_t = start_ns;
 	p->anchor_k = 0;
 	p->k = 0;

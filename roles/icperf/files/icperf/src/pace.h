@@ -20,6 +20,9 @@
 
 #define PACE_SLEEP_MIN_NS 200000ULL
 #define PACE_WAKE_EARLY_NS 50000ULL
+/* Longest interval between bursts (31.7 years): B / R above it (R below B * 1e-9 pps) is cut
+ * to it, so that due times stay inside the 64-bit nanosecond clock. */
+#define PACE_MAX_INTERVAL_NS 1e18
 
 struct pacer {
 	int paced;
