@@ -4,7 +4,8 @@
 """Shared pytest set-up for the unit tests.
 
 Markers for tests that touch the real machine; each one skips itself when the machine cannot
-run it. Add a marker by adding one entry to MACHINE_MARKERS.
+run it. Add a marker by adding one entry to MACHINE_MARKERS. The strict command harness
+(harness.py) checks every recorded command was used; ``run_module`` runs a module's main().
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -14,6 +15,10 @@ import os
 import shutil
 
 import pytest
+
+from . import harness
+# the harness's end-of-test check of every Commands, and the report it needs
+from .harness import pytest_runtest_makereport, strict_commands  # noqa: F401  pylint: disable=unused-import
 
 
 def _is_root():
@@ -64,3 +69,9 @@ def declare_path():
     yield declare
     for name in declared:
         paths.unregister(name)
+
+
+@pytest.fixture
+def run_module():
+    """harness.run_module: a module's main() with arguments, its JSON result."""
+    return harness.run_module

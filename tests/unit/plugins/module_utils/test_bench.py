@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: kbypass.testbed contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""bench.CaseRunner against commands and outputs recorded on a real host (replay.py records them)."""
+"""bench.CaseRunner against commands and outputs recorded on a real host (record.py records them),
+replayed in order by harness.ReplaySpawner: every recorded event must be used, none added."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner
 
+from ...harness import ReplaySpawner
+
 HERE = os.path.dirname(__file__)
 FIXTURES = sorted(glob.glob(os.path.join(HERE, '..', '..', 'fixtures', 'bench', '*.json')))
-
-from .replay import ReplaySpawner  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def load(path):
@@ -43,7 +44,7 @@ def test_replayed_case_gives_the_recorded_metrics(path, tmp_path):
     assert case['conditions']['topology'] == rec['case']['topology']
     assert sorted(os.path.basename(f) for f in record['files']) == sorted(
         os.listdir(os.path.join(str(tmp_path), rec['case']['case_id'])))
-    assert len(spawner.used) == len(rec['events'])   # every recorded command was issued
+    spawner.commands.verify()   # every recorded command was issued, in the recorded order
 
 
 def test_container_not_running_is_a_recorded_failure(tmp_path):
@@ -59,10 +60,11 @@ def test_container_not_running_is_a_recorded_failure(tmp_path):
 def test_receiver_that_never_opens_its_socket_fails_the_case(tmp_path):
     rec = load([p for p in FIXTURES if 'icperf.udp.tput' in p][0])
     events = [dict(e) for e in rec['events']]
-    for event in events:
-        if event['kind'] == 'read':
-            event['out'] = '  sl  local_address rem_address   st\n'
-    spawner = ReplaySpawner(events + [dict(e) for e in events if e['kind'] == 'read'] * 200)
+    first_read = [e['kind'] for e in events].index('read')
+    closed = dict(events[first_read], out='  sl  local_address rem_address   st\n')
+    # the recorded commands up to b's start, then b's socket table read until ready_timeout=2 s
+    # of the replay's clock (now() +0.5 s a call, sleep(0.05)): 3 reads; nothing runs after
+    spawner = ReplaySpawner(events[:first_read] + [closed] * 3)
     runner = CaseRunner(rec['case'], str(tmp_path), 'run1', 'lab1', spawner=spawner, ready_timeout=2)
     record = runner.run()
     assert record['status'] == 'failed' and 'was not ready within 2 s' in record['error']
@@ -74,15 +76,16 @@ def test_two_host_case_in_three_steps_gives_the_one_host_metrics(name, tmp_path)
     host, a runs on its host, b finishes with a's output and writes case.json."""
     rec = load([p for p in FIXTURES if os.path.basename(p) == name + '.json'][0])
     case = dict(rec['case'], peer_host='lab2', hosts={'a': 'lab1', 'b': 'lab2'})
-    spawner = ReplaySpawner(cross_events(rec, case))
+    receiving, sending, finishing = (ReplaySpawner(events, step) for step, events in
+                                     zip(('receiver start', 'sender', 'receiver finish'), cross_steps(rec, case)))
     host_a, host_b = str(tmp_path / 'lab1'), str(tmp_path / 'lab2')
-    state = CaseRunner(case, host_b, 'run1', 'lab1', spawner=spawner).start_receiver()
+    state = CaseRunner(case, host_b, 'run1', 'lab1', spawner=receiving).start_receiver()
     assert state['error'] is None and state['pid'] == 4242
-    sender = CaseRunner(case, host_a, 'run1', 'lab1', spawner=spawner).run_sender()
+    sender = CaseRunner(case, host_a, 'run1', 'lab1', spawner=sending).run_sender()
     assert sender['error'] is None and sender['rc'] == 0 and sender['out']
     assert sorted(os.listdir(os.path.join(host_a, case['case_id']))) == ['a.jsonl', 'a.stderr']
     json.loads(json.dumps(sender))   # it travels through Ansible
-    record = CaseRunner(case, host_b, 'run1', 'lab1', spawner=spawner).finish_receiver(sender)
+    record = CaseRunner(case, host_b, 'run1', 'lab1', spawner=finishing).finish_receiver(sender)
     assert record['status'] == 'ok', record['error']
     recorded = dict((k, v) for k, v in rec['record']['metrics'].items() if not k.startswith('cpu_'))
     assert dict((k, v) for k, v in record['metrics'].items() if not k.startswith('cpu_')) == pytest.approx(recorded)
@@ -90,11 +93,13 @@ def test_two_host_case_in_three_steps_gives_the_one_host_metrics(name, tmp_path)
     written = load(os.path.join(host_b, case['case_id'], 'case.json'))
     assert written['host'] == 'lab1' and written['conditions']['peer_host'] == 'lab2'
     assert sorted(os.path.basename(f) for f in record['files']) == ['b.jsonl', 'b.stderr', 'case.json']
-    assert len(spawner.used) == len(rec['events'])
 
 
-def cross_events(rec, case):
-    """The recorded one-host commands, with the longer wait of a two-host receiver."""
+def cross_steps(rec, case):
+    """The recorded one-host commands, as the three steps of a two-host case make them, each on
+    its own host: the receiver's start (container b's commands and its socket table reads, with
+    the longer wait of a two-host receiver), the sender (container a's commands), the receiver's
+    finish (b's last CPU time read)."""
     events = json.loads(json.dumps(rec['events']))
     for event in events:
         argv = event['argv']
@@ -102,15 +107,22 @@ def cross_events(rec, case):
             at = argv.index('--timeout') + 1
             assert argv[at] == str(case['duration_s'] + 10)
             argv[at] = str(case['duration_s'] + 10 + 120)
-    return events
+
+    def container(event):   # the reads are b's readiness check
+        return 'kbp-br-b' if event['kind'] == 'read' else event['argv'][event['argv'].index('-n') + 1]
+    b_side = [e for e in events if container(e) == 'kbp-br-b']
+    a_side = [e for e in events if container(e) == 'kbp-br-a']
+    assert len(a_side) + len(b_side) == len(events)
+    return b_side[:-1], a_side, b_side[-1:]
 
 
 def test_two_host_case_whose_sender_did_not_run_is_a_recorded_failure(tmp_path):
     rec = load([p for p in FIXTURES if 'icperf.udp.tput' in p][0])
     case = dict(rec['case'], peer_host='lab2', hosts={'a': 'lab1', 'b': 'lab2'})
-    spawner = ReplaySpawner(cross_events(rec, case))
-    CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).start_receiver()
-    record = CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).finish_receiver(
+    receiving = cross_steps(rec, case)[0]
+    CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=ReplaySpawner(receiving)).start_receiver()
+    # without the sender's output the receiver reads no CPU time: it runs nothing more
+    record = CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=ReplaySpawner([])).finish_receiver(
         {'error': 'the sending host lab1 did not run its side'})
     assert record['status'] == 'failed' and 'lab1 did not run its side' in record['error']
     assert load(os.path.join(str(tmp_path), case['case_id'], 'case.json'))['status'] == 'failed'

@@ -18,6 +18,8 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.lxc import (
     BLOCK_BEGIN, BLOCK_END, ContainerManager, LxcCli, LxcError, config_values, drop_udhcpc, eth0_manual,
     find_tools, normalize_config, render_config, write_atomic)
 
+from ...harness import Commands, call
+
 # the config lxc-create -t busybox wrote on the testbed (lxc 5.0.2), shortened
 TEMPLATE_CONFIG = """\
 # Template used to create this container: /usr/share/lxc/templates/lxc-busybox
@@ -145,21 +147,6 @@ def test_write_atomic_keeps_mode(tmp_path):
 
 
 # ============================================================================ command line
-class Script(object):
-    """run_command double: answers from a list of (argv, rc, out, err); records what it got."""
-
-    def __init__(self, steps):
-        self.steps = list(steps)
-        self.seen = []
-
-    def __call__(self, argv, **kwargs):
-        self.seen.append(argv)
-        assert self.steps, 'unexpected %r' % (argv,)
-        want, rc, out, err = self.steps.pop(0)
-        assert argv == want
-        return rc, out, err
-
-
 def test_find_tools_names_the_package():
     with pytest.raises(LxcError) as exc:
         find_tools(lambda tool: None if tool == 'lxc-wait' else '/usr/bin/' + tool)
@@ -179,20 +166,21 @@ INFO = ['lxc-info', '-n', 'kbpt-c1', '-P', '/var/lib/lxc', '-s', '-p', '-i', '-H
     (1, '', "kbpt-c1 doesn't exist\n", (None, "kbpt-c1 doesn't exist")),
 ])
 def test_info_parsing(rc, out, err, expected):
-    cli = LxcCli(Script([(INFO, rc, out, err)]), {}, '/var/lib/lxc')
+    cli = LxcCli(Commands([call(INFO, rc, out, err)]), {}, '/var/lib/lxc')
     assert cli.info('kbpt-c1') == expected
 
 
 def _manager(steps, tmp_path, clock=None, **params):
+    """A ContainerManager whose commands must be ``steps``, (argv, rc, out, err), in order."""
     lxcpath = str(tmp_path)
     os.makedirs(os.path.join(lxcpath, 'kbpt-c1'))
-    script = Script([([a.replace('LXCPATH', lxcpath) for a in argv], rc, out, err)
-                     for argv, rc, out, err in steps])
+    script = Commands([call([a.replace('LXCPATH', lxcpath) for a in argv], rc, out, err)
+                       for argv, rc, out, err in steps])
     p = dict(name='kbpt-c1', lxcpath=lxcpath, template='busybox', start_timeout=2, stop_timeout=10)
     p.update(params)
     ticks = iter(clock or range(1000))
     mgr = ContainerManager(LxcCli(script, {}, lxcpath), p, sleep=lambda s: None, clock=lambda: next(ticks))
-    return mgr, script
+    return mgr
 
 
 START = ['lxc-start', '-n', 'kbpt-c1', '-d', '-P', 'LXCPATH', '-l', 'ERROR', '-o', 'LXCPATH/kbpt-c1/kbypass-start.log']
@@ -203,15 +191,14 @@ ATTACH_ERR = ('lxc-attach: kbpt-c1: ../src/lxc/attach.c: get_attach_context: 406
 
 
 def test_start_retries_attach_until_it_works(tmp_path):
-    mgr, script = _manager([(START, 0, '', ''), (WAIT, 0, '', ''), (ATTACH, 1, '', ATTACH_ERR),
-                            (ATTACH, 0, '', '')], tmp_path)
+    mgr = _manager([(START, 0, '', ''), (WAIT, 0, '', ''), (ATTACH, 1, '', ATTACH_ERR),
+                   (ATTACH, 0, '', '')], tmp_path)
     mgr.start([])
-    assert script.steps == []
 
 
 def test_start_gives_up_after_start_timeout(tmp_path):
-    mgr, _script = _manager([(START, 0, '', ''), (WAIT, 0, '', ''), (ATTACH, 1, '', ATTACH_ERR),
-                             (ATTACH, 1, '', ATTACH_ERR)], tmp_path, clock=[0, 1, 5])
+    mgr = _manager([(START, 0, '', ''), (WAIT, 0, '', ''), (ATTACH, 1, '', ATTACH_ERR),
+                   (ATTACH, 1, '', ATTACH_ERR)], tmp_path, clock=[0, 1, 5])
     with pytest.raises(LxcError) as exc:
         mgr.start([])
     assert 'start_timeout=2' in str(exc.value)
@@ -219,13 +206,12 @@ def test_start_gives_up_after_start_timeout(tmp_path):
 
 
 def test_start_template_none_does_not_attach(tmp_path):
-    mgr, script = _manager([(START, 0, '', ''), (WAIT, 0, '', '')], tmp_path, template='none')
+    mgr = _manager([(START, 0, '', ''), (WAIT, 0, '', '')], tmp_path, template='none')
     mgr.start([])
-    assert script.steps == []
 
 
 def test_wait_failure_names_timeout(tmp_path):
-    mgr, _script = _manager([(START, 0, '', ''), (WAIT, 1, '', '')], tmp_path)
+    mgr = _manager([(START, 0, '', ''), (WAIT, 1, '', '')], tmp_path)
     with pytest.raises(LxcError) as exc:
         mgr.start([])
     assert 'did not reach RUNNING within start_timeout=2s' in str(exc.value)
@@ -239,21 +225,19 @@ STOP_K = ['lxc-stop', '-n', 'kbpt-c1', '-P', 'LXCPATH', '-k']
 
 
 def test_stop_falls_back_to_kill(tmp_path):
-    mgr, script = _manager([(STOP_T, 1, '', 'timed out'), (LS, 0, 'kbpt-c1\n', ''), (INFO_T, 0, RUNNING, ''),
-                            (STOP_K, 0, '', '')], tmp_path)
+    mgr = _manager([(STOP_T, 1, '', 'timed out'), (LS, 0, 'kbpt-c1\n', ''), (INFO_T, 0, RUNNING, ''),
+                   (STOP_K, 0, '', '')], tmp_path)
     mgr.stop()
-    assert script.steps == []
 
 
 def test_stop_timeout_zero_kills_at_once(tmp_path):
-    mgr, script = _manager([(STOP_K, 0, '', '')], tmp_path, stop_timeout=0)
+    mgr = _manager([(STOP_K, 0, '', '')], tmp_path, stop_timeout=0)
     mgr.stop()
-    assert script.steps == []
 
 
 def test_stop_failure_reported(tmp_path):
-    mgr, _script = _manager([(STOP_K, 1, '', 'boom'), (LS, 0, 'kbpt-c1\n', ''), (INFO_T, 0, RUNNING, '')],
-                            tmp_path, stop_timeout=0)
+    mgr = _manager([(STOP_K, 1, '', 'boom'), (LS, 0, 'kbpt-c1\n', ''), (INFO_T, 0, RUNNING, '')],
+                   tmp_path, stop_timeout=0)
     with pytest.raises(LxcError) as exc:
         mgr.stop()
     assert 'lxc-stop -n kbpt-c1 failed (rc=1): boom' in str(exc.value)
@@ -283,7 +267,7 @@ def test_rejected_key_from_log(log, managed, key):
 def test_start_failure_message_has_key_and_log(tmp_path):
     log = ('lxc-start kbpt-c1 20261127003607.345 ERROR    cgfsng - ../src/lxc/cgroups/cgfsng.c:'
            'cgfsng_setup_limits_legacy:3165 - Numerical result out of range - Failed to set "cpuset.cpus" to "7"\n')
-    mgr, _script = _manager([(START, 1, '', 'The container failed to start\n')], tmp_path)
+    mgr = _manager([(START, 1, '', 'The container failed to start\n')], tmp_path)
 
     real_run = mgr.cli._run_command
 
@@ -301,7 +285,7 @@ def test_start_failure_message_has_key_and_log(tmp_path):
 
 
 def test_static_network_edits_rootfs(tmp_path):
-    mgr, _script = _manager([], tmp_path)
+    mgr = _manager([], tmp_path)
     rootfs = tmp_path / 'kbpt-c1' / 'rootfs'
     (rootfs / 'etc' / 'init.d').mkdir(parents=True)
     (rootfs / 'etc' / 'init.d' / 'rcS').write_text('#!/bin/sh\n/bin/mount -a\n/bin/udhcpc\n')

@@ -17,25 +17,14 @@ import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import ovs
 
+from ...harness import Commands, call
+
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'ovs')
 
 
 def load(name):
     with open(os.path.join(FIXTURES, name)) as handle:
         return json.load(handle)['steps']
-
-
-class Replay(object):
-    """run_command answering each call with the next recorded one; another argv fails the test."""
-
-    def __init__(self, calls):
-        self.calls = list(calls)
-
-    def __call__(self, argv):
-        assert self.calls, 'unexpected command %r' % (argv,)
-        call = self.calls.pop(0)
-        assert list(argv) == call['argv']
-        return call['rc'], call['out'], call['err']
 
 
 # ============================================================================ parsers
@@ -135,7 +124,7 @@ def _topology_manager(name, cli):
 
 
 def _check(step, make):
-    replay = Replay(step['calls'])
+    replay = Commands(step['calls'], step['name'])
     if step['error']:
         with pytest.raises(ovs.OvsError) as exc:
             make(replay).ensure()
@@ -144,7 +133,7 @@ def _check(step, make):
         result = make(replay).ensure()
         result.pop('diff')
         assert json.loads(json.dumps(result)) == step['result']
-    assert replay.calls == [], 'recorded commands not run: %r' % replay.calls
+    replay.verify()
 
 
 @pytest.mark.parametrize('step', load('topology.json'), ids=[s['name'] for s in load('topology.json')])
@@ -201,12 +190,13 @@ def test_service_recorded_sequence():
 
 
 def test_service_refuses_missing_dpdk_build():
-    calls = [
-        (['/usr/share/openvswitch/scripts/ovs-ctl', 'status'], 1, 'ovsdb-server is not running\novs-vswitchd is not running\n'),
-        (['update-alternatives', '--query', 'ovs-vswitchd'], 0,
-         'Name: ovs-vswitchd\nStatus: auto\nValue: %s\n\nAlternative: %s\nPriority: 100\n' % (ovs.PLAIN_BINARY, ovs.PLAIN_BINARY)),
-    ]
-    replay = Replay([{'argv': a, 'rc': rc, 'out': out, 'err': ''} for a, rc, out in calls])
+    replay = Commands([
+        call(['/usr/share/openvswitch/scripts/ovs-ctl', 'status'], 1,
+             'ovsdb-server is not running\novs-vswitchd is not running\n'),
+        call(['update-alternatives', '--query', 'ovs-vswitchd'], 0,
+             'Name: ovs-vswitchd\nStatus: auto\nValue: %s\n\nAlternative: %s\nPriority: 100\n'
+             % (ovs.PLAIN_BINARY, ovs.PLAIN_BINARY)),
+    ])
     files = Files()
     with pytest.raises(ovs.OvsError) as exc:
         ovs.ServiceManager(replay, 'ovs_dpdk', binary='dpdk', state_file='/x', **files.kwargs()).ensure()

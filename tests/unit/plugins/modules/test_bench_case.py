@@ -11,7 +11,7 @@ import os
 from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner
 from ansible_collections.kbypass.testbed.plugins.modules import bench_case
 
-from ..module_utils.replay import ReplaySpawner
+from ...harness import ReplaySpawner
 
 FIXTURE = sorted(glob.glob(os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'bench',
                                         '*icperf.udp.tput*.json')))[0]

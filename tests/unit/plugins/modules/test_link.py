@@ -8,36 +8,14 @@ __metaclass__ = type
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.kbypass.testbed.plugins.modules import link as link_module
-from ansible_collections.kbypass.testbed.tests.unit.plugins.module_utils.test_netlink import (
-    FakeIPRoute, base_links)
 
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
+from ...harness import run_module
+from ..module_utils.test_netlink import FakeIPRoute, base_links
 
 
 @pytest.fixture
 def run(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault('changed', False)
-        raise ExitJson(kwargs)
-
-    def fail_json(self, msg, **kwargs):
-        kwargs['msg'] = msg
-        kwargs['failed'] = True
-        raise FailJson(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-
     def _run(args, ipr=None):
         ipr = ipr or FakeIPRoute(base_links())
         ipr.opened = ipr.closed = False
@@ -51,11 +29,9 @@ def run(monkeypatch):
             return ipr
         monkeypatch.setattr(link_module, 'IPRoute', open_ipr)
         monkeypatch.setattr(link_module, 'HAS_PYROUTE2', True)
-        with patch_module_args(args):
-            with pytest.raises((ExitJson, FailJson)) as exc:
-                link_module.main()
+        result = run_module(link_module.main, args)
         assert ipr.closed is ipr.opened  # every socket opened is closed
-        return exc.value.args[0], ipr
+        return result, ipr
     return _run
 
 
@@ -110,11 +86,5 @@ def test_bad_choice_rejected(run):
 def test_missing_pyroute2(monkeypatch):
     monkeypatch.setattr(link_module, 'HAS_PYROUTE2', False)
     monkeypatch.setattr(link_module, 'PYROUTE2_IMP_ERR', 'Traceback: No module named pyroute2')
-
-    def fail_json(self, msg, **kwargs):
-        raise FailJson(dict(kwargs, msg=msg))
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args({'name': 'kbpt-br0', 'kind': 'bridge'}):
-        with pytest.raises(FailJson) as exc:
-            link_module.main()
-    assert 'pyroute2' in exc.value.args[0]['msg']
+    result = run_module(link_module.main, {'name': 'kbpt-br0', 'kind': 'bridge'})
+    assert result['failed'] is True and 'pyroute2' in result['msg']

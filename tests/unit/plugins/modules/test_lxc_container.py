@@ -7,6 +7,7 @@
   one lxcpath; each run gives the module input, the exact run_command calls expected with the
   outputs recorded on a real machine (argv, rc, out, err, and the files the command wrote or
   removed), and the expected result. ``{lxcpath}`` stands for the container directory's parent.
+  The calls are replayed by harness.Commands: in order, every one of them, no other.
 * The fixtures are re-recorded on a machine with LXC by
   ``KBYPASS_RECORD_LXC=1 pytest -k test_record_fixtures tests/unit/plugins/modules/test_lxc_container.py``.
 * One real test (marker ``lxc``) drives a busybox container through its whole life.
@@ -25,45 +26,14 @@ import pytest
 import yaml
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.kbypass.testbed.plugins.modules import lxc_container
 from ansible_collections.kbypass.testbed.plugins.module_utils import lxc as lxc_utils
 
+from ...harness import Commands, run_module
+
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'lxc_container')
 RECORD_LXCPATH = '/var/lib/kbpt-lxc-rec'
-
-
-class ExitJson(Exception):
-    pass
-
-
-class FailJson(Exception):
-    pass
-
-
-def _exit_json(self, **kwargs):
-    kwargs.setdefault('changed', False)
-    raise ExitJson(kwargs)
-
-
-def _fail_json(self, msg, **kwargs):
-    kwargs.update(msg=msg, failed=True)
-    raise FailJson(kwargs)
-
-
-def run_module(monkeypatch, args, run_command=None, bin_path=None):
-    """Run the module's main() with ``args``; return its result dict."""
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', _fail_json)
-    if run_command is not None:
-        monkeypatch.setattr(basic.AnsibleModule, 'run_command', lambda self, argv, **kw: run_command(argv, **kw))
-    if bin_path is not None:
-        monkeypatch.setattr(basic.AnsibleModule, 'get_bin_path', lambda self, tool, *a, **kw: bin_path(tool))
-    with patch_module_args(args):
-        with pytest.raises((ExitJson, FailJson)) as exc:
-            lxc_container.main()
-    return exc.value.args[0]
 
 
 # ============================================================================ replay
@@ -78,33 +48,28 @@ def _sub(value, lxcpath):
     return value
 
 
-class Replay(object):
-    """A run_command that checks each call against the recorded one and replays its output and files."""
+def _bin_path(tool):
+    return '/usr/bin/' + tool
 
-    def __init__(self, calls, lxcpath):
-        self.calls = list(calls)
-        self.lxcpath = lxcpath
-        self.seen = []
 
-    def __call__(self, argv, **kwargs):
-        assert kwargs.get('expand_user_and_vars') is False
-        self.seen.append(list(argv))
-        assert self.calls, 'unexpected extra command %r' % (argv,)
-        call = self.calls.pop(0)
-        assert list(argv) == call['command']
-        for rel in call.get('removes', []):
-            path = os.path.join(self.lxcpath, rel)
+def replay(calls, lxcpath, name):
+    """harness.Commands for the recorded calls; each one also writes and removes the files the
+    real command did, and is made with expand_user_and_vars=False (argv taken as it is)."""
+    def files(recorded, _argv, kwargs):
+        assert kwargs.get('expand_user_and_vars') is False, kwargs
+        for rel in recorded.get('removes', []):
+            path = os.path.join(lxcpath, rel)
             if os.path.isdir(path):
                 shutil.rmtree(path)
             elif os.path.exists(path):
                 os.unlink(path)
-        for rel, text in (call.get('writes') or {}).items():
-            path = os.path.join(self.lxcpath, rel)
+        for rel, text in (recorded.get('writes') or {}).items():
+            path = os.path.join(lxcpath, rel)
             if not os.path.isdir(os.path.dirname(path)):
                 os.makedirs(os.path.dirname(path))
             with open(path, 'w') as handle:
                 handle.write(text)
-        return call['rc'], call.get('out', ''), call.get('err', '')
+    return Commands(calls, name, on_call=files)
 
 
 def _fixture_files():
@@ -136,12 +101,13 @@ def test_recorded_sequence(monkeypatch, tmp_path, path):
     monkeypatch.setattr(lxc_utils.time, 'sleep', lambda s: None)
     doc = _load(path)
     for case in doc['cases']:
-        replay = Replay(_sub(case['mocks']['run_command'], lxcpath), lxcpath)
+        commands = replay(_sub(case['mocks']['run_command'], lxcpath), lxcpath,
+                          '%s: %s' % (os.path.basename(path), case['id']))
         args = _sub(dict(case['input'], lxcpath='{lxcpath}'), lxcpath)
         for flag in case.get('flags', []):
             args['_ansible_%s' % flag] = True
-        result = run_module(monkeypatch, args, run_command=replay, bin_path=lambda tool: '/usr/bin/' + tool)
-        assert replay.calls == [], '%s: commands expected but not run: %r' % (case['id'], replay.calls)
+        result = run_module(lxc_container.main, args, commands, _bin_path)
+        commands.verify()
         expected = _sub(case['output'], lxcpath)
         for key, value in expected.items():
             assert result.get(key) == value, '%s: %s' % (case['id'], key)
@@ -155,9 +121,9 @@ def test_fixtures_present():
         assert name in names
 
 
-def test_lxc_tools_missing(monkeypatch):
-    result = run_module(monkeypatch, {'name': 'kbpt-c1'}, run_command=Replay([], '/nonexistent'),
-                        bin_path=lambda tool: None if tool in ('lxc-create', 'lxc-attach') else '/usr/bin/' + tool)
+def test_lxc_tools_missing():
+    result = run_module(lxc_container.main, {'name': 'kbpt-c1'}, Commands([]),
+                        lambda tool: None if tool in ('lxc-create', 'lxc-attach') else _bin_path(tool))
     assert result['failed']
     assert 'lxc-create, lxc-attach' in result['msg']
     assert 'package lxc' in result['msg']
@@ -170,13 +136,11 @@ def test_lxc_tools_missing(monkeypatch):
     ({'name': 'kbpt-c1', 'config': {'lxc.mount.entry': ['a\nb']}}, ['line break']),
     ({'name': 'kbpt-c1', 'template': 'download'}, ['template', 'busybox, debian, none']),
 ])
-def test_bad_input_runs_nothing(monkeypatch, args, words):
-    replay = Replay([], '/nonexistent')
-    result = run_module(monkeypatch, args, run_command=replay, bin_path=lambda tool: '/usr/bin/' + tool)
+def test_bad_input_runs_nothing(args, words):
+    result = run_module(lxc_container.main, args, Commands([]), _bin_path)   # no command may run
     assert result['failed']
     for word in words:
         assert word in result['msg']
-    assert replay.seen == []
 
 
 # ============================================================================ recording
@@ -198,7 +162,7 @@ class Recorder(object):
         rc, out, err = self.real(argv, **kwargs)
         after = _read_tree(self.lxcpath) if os.path.isdir(self.lxcpath) else {}
         dirs_after = set(os.listdir(self.lxcpath)) if os.path.isdir(self.lxcpath) else set()
-        call = {'command': list(argv), 'rc': rc, 'out': out, 'err': err}
+        call = {'argv': list(argv), 'rc': rc, 'out': out, 'err': err}
         writes = dict((k, v) for k, v in after.items() if before.get(k) != v)
         removes = sorted(dirs - dirs_after)
         removes += sorted(k for k in before if k not in after and k.split('/')[0] not in removes)
@@ -295,7 +259,7 @@ def test_record_fixtures(monkeypatch):
                 full = dict(args, lxcpath=RECORD_LXCPATH)
                 for flag in flags:
                     full['_ansible_%s' % flag] = True
-                result = run_module(monkeypatch, full)
+                result = run_module(lxc_container.main, full)
                 output = dict((k, result[k]) for k in ('changed', 'restarted', 'container', 'actions', 'diff',
                                                        'failed', 'msg') if k in result)
                 cases.append({'id': case_id, 'input': dict(args), 'flags': flags,
@@ -325,7 +289,7 @@ def _out(*argv):
 
 
 @pytest.mark.lxc
-def test_real_busybox_container(monkeypatch):
+def test_real_busybox_container():
     name, bridge, lxcpath = 'kbpt-c1', 'kbpt-br-c1', '/var/lib/lxc'
     config = {
         'lxc.net.0.type': 'veth',
@@ -338,7 +302,7 @@ def test_real_busybox_container(monkeypatch):
     assert _out('ip', 'link', 'add', bridge, 'type', 'bridge')[0] == 0
     try:
         _ip('link', 'set', bridge, 'up')
-        first = run_module(monkeypatch, args)
+        first = run_module(lxc_container.main, args)
         assert not first.get('failed'), first.get('msg')
         assert first['changed'] is True
         assert first['container']['state'] == 'running'
@@ -351,18 +315,18 @@ def test_real_busybox_container(monkeypatch):
         rc, out, err = _out('lxc-cgroup', '-n', name, '-P', lxcpath, 'cpuset.cpus')
         assert (rc, out.strip()) == (0, '1'), err
 
-        second = run_module(monkeypatch, args)
+        second = run_module(lxc_container.main, args)
         assert second['changed'] is False, second['actions']
         assert second['restarted'] is False
 
-        changed = run_module(monkeypatch, dict(args, config=dict(config, **{'lxc.cgroup.cpuset.cpus': '0'})))
+        changed = run_module(lxc_container.main, dict(args, config=dict(config, **{'lxc.cgroup.cpuset.cpus': '0'})))
         assert changed['changed'] is True
         assert changed['restarted'] is True
         assert changed['container']['pid'] != first['container']['pid']
         rc, out, err = _out('lxc-cgroup', '-n', name, '-P', lxcpath, 'cpuset.cpus')
         assert (rc, out.strip()) == (0, '0'), err
 
-        gone = run_module(monkeypatch, {'name': name, 'lxcpath': lxcpath, 'state': 'absent'})
+        gone = run_module(lxc_container.main, {'name': name, 'lxcpath': lxcpath, 'state': 'absent'})
         assert gone['changed'] is True
         assert gone['container']['state'] == 'absent'
         assert not os.path.exists(os.path.join(lxcpath, name))

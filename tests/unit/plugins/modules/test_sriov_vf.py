@@ -8,9 +8,6 @@ __metaclass__ = type
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.kbypass.testbed.plugins.module_utils import sriov as sriov_utils
 from ansible_collections.kbypass.testbed.plugins.module_utils import sysfs
 from ansible_collections.kbypass.testbed.plugins.modules import sriov_vf
@@ -110,18 +107,8 @@ def test_argument_spec(run_module, fake, args, words):
     assert fake.writes == []
 
 
-class FailJson(Exception):
-    pass
-
-
-def test_missing_pyroute2(monkeypatch):
+def test_missing_pyroute2(run_module, monkeypatch):
     monkeypatch.setattr(sriov_vf, 'HAS_PYROUTE2', False)
     monkeypatch.setattr(sriov_vf, 'PYROUTE2_IMP_ERR', 'Traceback: No module named pyroute2')
-
-    def fail_json(self, msg, **kwargs):
-        raise FailJson(dict(kwargs, msg=msg))
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-    with patch_module_args({'pf': 'ens1'}):
-        with pytest.raises(FailJson) as exc:
-            sriov_vf.main()
-    assert 'pyroute2' in exc.value.args[0]['msg']
+    result = run_module(sriov_vf.main, {'pf': 'ens1'})
+    assert result['failed'] is True and 'pyroute2' in result['msg']

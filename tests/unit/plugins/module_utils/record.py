@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: kbypass.testbed contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Record real process interactions of bench.CaseRunner once, replay them in unit tests.
+"""Record real process interactions of bench.CaseRunner once (tests/unit/fixtures/bench/); the
+unit tests replay them in order with harness.ReplaySpawner.
 
 Record (root, on a host where `make bench` provisioned the containers; for the testpmd and
 ovs_dpdk paths start the switch first: the benchmark's path.yml with benchmark_entry=start):
-  PYTHONPATH=.build/collections python tests/unit/plugins/module_utils/replay.py CASE_ID OUT.json
+  PYTHONPATH=.build/collections python tests/unit/plugins/module_utils/record.py CASE_ID OUT.json
 """
 
 from __future__ import annotations
@@ -52,74 +53,6 @@ class RecordingSpawner(Spawner):
                 event['err'] = self.read(event.pop('stderr_path'))
             out.append(event)
         return out
-
-
-class FakeProc:
-    """Running until waited for, then exits with the recorded code."""
-
-    def __init__(self, rc, pid=4242):
-        self.rc = rc
-        self.returncode = None
-        self.pid = pid
-
-    def poll(self):
-        return self.returncode
-
-    def wait(self, timeout=None):
-        self.returncode = self.rc
-        return self.rc
-
-    def send_signal(self, sig):
-        pass
-
-
-class ReplaySpawner(Spawner):
-    """Answers each command with what was recorded for the same argv; an unknown argv fails."""
-
-    def __init__(self, events):
-        self.events = events
-        self.used = []
-        self.clock = 0.0
-
-    def _find(self, kind, argv):
-        for i, event in enumerate(self.events):
-            if i not in self.used and event['kind'] == kind and event['argv'] == list(argv):
-                self.used.append(i)
-                return event
-        raise AssertionError('unexpected %s: %r' % (kind, argv))
-
-    def run(self, argv, timeout=30):
-        event = self._find('run', argv)
-        return event['rc'], event['out'], event['err']
-
-    def start(self, argv, stdout_path, stderr_path, detach=False):
-        event = self._find('start', argv)
-        with open(stdout_path, 'w') as handle:
-            handle.write(event['out'])
-        with open(stderr_path, 'w') as handle:
-            handle.write(event['err'])
-        return FakeProc(event['rc'])
-
-    def wait(self, proc, timeout):
-        return proc.wait(timeout)
-
-    def signal_tree(self, proc, sig):
-        pass
-
-    def alive(self, pid):
-        return False
-
-    def read(self, path):
-        if path.startswith('/proc/'):
-            return self._find('read', [path])['out']
-        return super().read(path)
-
-    def sleep(self, seconds):
-        self.clock += seconds
-
-    def now(self):
-        self.clock += 0.5
-        return self.clock
 
 
 def main(argv):
