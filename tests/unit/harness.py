@@ -116,7 +116,7 @@ class Commands(object):
         argv = list(argv)
         number = self.used + 1
         if self.used >= len(self.calls):
-            self._fail('unexpected call %d: %s %r; the %d recorded calls were all made before it'
+            self._fail('unexpected call %d: %s %r (%d recorded, all made before it)'
                        % (number, kind, argv, len(self.calls)))
         want = self.calls[self.used]
         if (want['kind'], want['argv']) != (kind, argv):
