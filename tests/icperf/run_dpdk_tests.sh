@@ -2,7 +2,8 @@
 # Tests of icperf's DPDK backend (roles/icperf/files/icperf, src/backend_dpdk.c). Run as root:
 #   tests/icperf/run_dpdk_tests.sh
 # Needs Debian's DPDK (apt-get install --no-install-recommends dpdk dpdk-dev libdpdk-dev
-# pkg-config); without libdpdk every test is skipped and the script exits 0.
+# pkg-config); without libdpdk (or root) every test is skipped: the script prints
+# "SKIPPED: reason" and exits 77 (tests/run-all.sh counts the stage as skipped).
 #
 #  1. memif pair, no switch: recv (memif server, CPU 1) <- send (memif client, CPU 0), and a
 #     client/server round trip at 1000 pps; a sender whose peer never comes up; SIGINT/SIGTERM.
@@ -110,16 +111,18 @@ wait_for() {
 # shellcheck disable=SC2317  # called through wait_for
 memif_listening() { grep -q "@\?$MEMIF_SOCK\$" /proc/net/unix; }
 
-if [ "$(id -u)" != 0 ]; then
-	echo "run_dpdk_tests.sh: skipped: must run as root (DPDK, veth, bpffs)"
+# skip_all REASON: nothing can run here
+skip_all() {
+	echo "run_dpdk_tests.sh: SKIPPED: $1"
 	echo "0 passed, 0 failed, $NTESTS skipped"
-	exit 0
+	exit 77
+}
+
+if [ "$(id -u)" != 0 ]; then
+	skip_all "must run as root (DPDK, veth, bpffs)"
 fi
 if ! pkg-config --exists libdpdk 2>/dev/null; then
-	echo "run_dpdk_tests.sh: skipped: libdpdk is not installed (apt-get install -y" \
-		"--no-install-recommends dpdk dpdk-dev libdpdk-dev pkg-config)"
-	echo "0 passed, 0 failed, $NTESTS skipped"
-	exit 0
+	skip_all "libdpdk is not installed (apt-get install -y --no-install-recommends dpdk dpdk-dev libdpdk-dev pkg-config)"
 fi
 
 # ---------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 
@@ -196,9 +197,49 @@ def test_dpdk_paths_record_their_topology_and_the_cpu_plan(bench):
         # switch + 2 polling peers need 3 CPUs: fewer -> the loop (2 pollers), never silently shared
         assert pp['topology'] == ('pair' if cpus >= 3 else 'loop'), pp
         assert not pp['oversubscribed'], pp
-        for row in rows(bench):
-            if row['path'] == path:
-                assert row['topology'] == pp['topology'] and row['oversubscribed'] == 'False', row
+        found = [row for row in rows(bench) if row['path'] == path]
+        assert found, 'no %s row in results.csv' % path
+        for row in found:
+            assert row['topology'] == pp['topology'] and row['oversubscribed'] == 'False', row
+
+
+def markdown_rows(section):
+    """The rows of the first markdown table in a summary.md section, as {header: cell}."""
+    lines = [line for line in section.splitlines() if line.startswith('|')]
+    assert len(lines) >= 2 and set(lines[1]) <= set('|-'), section
+
+    def cells(line):
+        return [c.strip() for c in re.split(r'(?<!\\)\|', line.strip())[1:-1]]
+    headers = cells(lines[0])
+    return [dict(zip(headers, cells(line))) for line in lines[2:]]
+
+
+def check_testpmd_cross_row(cross, csv_rows, topology, mode, size=64):
+    """The one cross-check row of icperf against testpmd on the testpmd path (mode, size) holds the
+    medians of the two tools' rounds in results.csv, their ratio, and says the topology."""
+    metric = {'tput': 'rx_pps', 'tx': 'tx_pps'}[mode]
+    found = [r for r in cross if (r['host'], r['path'], r['mode'], r['size'], r['reference']) ==
+             ('localhost', 'testpmd', mode, str(size), 'testpmd')]
+    assert len(found) == 1, cross
+    row = found[0]
+    rounds = {}
+    for tool in ('icperf', 'testpmd'):
+        rounds[tool] = [r for r in csv_rows if (r['host'], r['path'], r['tool'], r['mode'], r['size'], r['metric'],
+                                                r['status']) == ('localhost', 'testpmd', tool, mode, str(size), metric, 'ok')]
+        assert rounds[tool], 'no %s %s row of testpmd/%s in results.csv' % (tool, metric, mode)
+    ours, theirs = (statistics.median(float(r['value']) for r in rounds[t]) for t in ('icperf', 'testpmd'))
+    label = metric.replace('_pps', ' Mpps')
+    assert (row['icperf backend'], row['ref backend'], row['icperf metric'], row['ref metric']) == \
+        ('dpdk', 'dpdk', label, label), row
+    # the figures are printed in Mpps with 3 decimals, the ratio with 2 (a '*' marks shared cores)
+    assert abs(float(row['icperf'].rstrip('*')) - ours / 1e6) <= 0.0005 + 1e-9, (row, ours)
+    assert abs(float(row['reference value'].rstrip('*')) - theirs / 1e6) <= 0.0005 + 1e-9, (row, theirs)
+    assert abs(float(row['ratio'].rstrip('*')) - ours / theirs) <= 0.005 + 1e-9, (row, ours / theirs)
+    assert {r['topology'] for t in rounds for r in rounds[t]} == {topology}, rounds
+    assert ('topology %s' % topology in row['note']) is (topology != 'pair'), row
+    for tool in rounds:
+        if len(rounds[tool]) > 1:
+            assert '%s median of %d rounds' % (tool, len(rounds[tool])) in row['note'], row
 
 
 def test_report_compares_kernel_and_bypass_and_icperf_with_testpmd(bench):
@@ -206,14 +247,14 @@ def test_report_compares_kernel_and_bypass_and_icperf_with_testpmd(bench):
     section = summary.split('## Kernel sockets vs kernel bypass at 64 B', 1)[1].split('\n## ', 1)[0]
     for path in ('ovs_dpdk', 'testpmd', 'memif', 'af_xdp'):
         assert '| %s |' % path in section, section
-    cross = summary.split('## Cross-checks', 1)[1].split('\n## ', 1)[0]
-    ratio = [line for line in cross.splitlines() if line.startswith('| localhost | testpmd | tput | 64 |')]
-    assert ratio and 'testpmd' in ratio[0], cross       # icperf vs testpmd's own rate, same run, same topology
+    cross = markdown_rows(summary.split('## Cross-checks', 1)[1].split('\n## ', 1)[0])
     plan = json.load(open(os.path.join(bench['run_dir'], 'raw', 'localhost', 'plan.json')))
-    if plan['path_plans']['testpmd']['topology'] == 'loop':
+    topology = plan['path_plans']['testpmd']['topology']
+    # icperf against testpmd's own rate, same run, same topology
+    check_testpmd_cross_row(cross, rows(bench), topology, 'tput')
+    if topology == 'loop':
         # in a loop the senders alone are compared too: icperf send against testpmd txonly
-        tx = [line for line in cross.splitlines() if line.startswith('| localhost | testpmd | tx | 64 |')]
-        assert tx and '| tx Mpps |' in tx[0] and re.search(r'\| [0-9]+\.[0-9]{2} \| topology loop', tx[0]), cross
+        check_testpmd_cross_row(cross, rows(bench), topology, 'tx')
         for tool in ('icperf', 'testpmd'):
             found = [r for r in rows(bench) if (r['path'], r['tool'], r['mode'], r['metric']) ==
                      ('testpmd', tool, 'tx', 'tx_pps')]

@@ -18,6 +18,7 @@ import csv
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -196,11 +197,49 @@ def test_sriov_module_creates_configures_and_removes_vfs(lab):
     assert lab['devices'].returncode == 0
 
 
+def lab_hosts():
+    """The guests of the lab's inventory (its group kbypass_hosts)."""
+    proc = subprocess.run(['ansible-inventory', '-i', INVENTORY, '--list'], cwd=TOP, capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    return sorted(json.loads(proc.stdout).get('kbypass_hosts', {}).get('hosts', []))
+
+
+def oneline_results(text):
+    """{host: (status, stdout, stderr)} from `ansible -o` of a command: status 'ok' for rc 0, else
+    'rc=N', or UNREACHABLE!/FAILED! (then stdout is the whole line)."""
+    found = {}
+    for line in text.splitlines():
+        # "lab1 | CHANGED | rc=0 | (stdout) ..." and " (stderr) ..." when it wrote some
+        match = re.match(r'^(\S+) \| (?:CHANGED|SUCCESS|FAILED) \| rc=(-?\d+) \| \(stdout\) ?(.*)$', line)
+        if match:
+            stdout, _sep, stderr = match.group(3).partition(' (stderr) ')
+            found[match.group(1)] = ('ok' if match.group(2) == '0' else 'rc=' + match.group(2), stdout.strip(),
+                                     stderr.strip())
+            continue
+        # "lab1 | CHANGED => {...}" (a module ansible does not print as a command)
+        match = re.match(r'^(\S+) \| (?:CHANGED|SUCCESS) => (\{.*\})$', line)
+        if match:
+            result = json.loads(match.group(2))
+            found[match.group(1)] = ('ok' if result.get('rc') == 0 else 'rc=%s' % result.get('rc'),
+                                     result.get('stdout', '').strip(), result.get('stderr', '').strip())
+            continue
+        # "lab1 | UNREACHABLE!: Failed to connect ...", "lab1 | FAILED! => {...}"
+        match = re.match(r'^(\S+) \| (UNREACHABLE!|FAILED!)', line)
+        if match:
+            found[match.group(1)] = (match.group(2), line, '')
+    return found
+
+
 def test_teardown_leaves_nothing_on_the_guests(lab):
     assert lab['teardown'].returncode == 0
-    for line in lab['after'].splitlines():
-        if '|' in line:
-            host, _sep, rest = line.partition('|')
-            # ansible -o: "lab1 | CHANGED | rc=0 | (stdout) ..."
-            stdout = rest.split('(stdout)', 1)[1].strip() if '(stdout)' in rest else ''
-            assert stdout in ('', '\\n'), '%s left: %s' % (host.strip(), stdout)
+    hosts = lab_hosts()
+    assert hosts, 'the inventory %s lists no kbypass_hosts' % INVENTORY
+    found = oneline_results(lab['after'])
+    # every guest must answer the look: an unreachable guest, or none heard from, fails the test
+    assert sorted(found) == hosts, 'the look after teardown did not hear from every guest %s:\n%s' % (
+        hosts, lab['after'][-3000:])
+    for host in hosts:
+        status, stdout, stderr = found[host]
+        assert status == 'ok' and stderr == '', '%s: %s %s %s' % (host, status, stdout, stderr)
+        assert stdout in ('', '\\n'), '%s left: %s' % (host, stdout)

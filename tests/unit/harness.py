@@ -82,12 +82,8 @@ class Commands(object):
     """The calls the code must make, in order; see the module's docstring."""
 
     def __init__(self, calls=(), name='commands', answer=None, on_call=None):
-        self.name = name
-        self.answer = answer
-        self.on_call = on_call
-        self.calls = []
-        self.used = 0
-        self.errors = []
+        self.name, self.answer, self.on_call = name, answer, on_call
+        self.calls, self.used, self.errors = [], 0, []     # expected calls, how many made, mismatches
         self.expect(*calls)
         _LIVE.append(self)
 
@@ -116,7 +112,7 @@ class Commands(object):
         argv = list(argv)
         number = self.used + 1
         if self.used >= len(self.calls):
-            self._fail('unexpected call %d: %s %r; the %d recorded calls were all made before it'
+            self._fail('unexpected call %d: %s %r (%d recorded, all made before it)'
                        % (number, kind, argv, len(self.calls)))
         want = self.calls[self.used]
         if (want['kind'], want['argv']) != (kind, argv):
@@ -181,11 +177,12 @@ def pytest_runtest_makereport(item, call):   # pylint: disable=redefined-outer-n
 
 # ============================================================================ bench.Spawner
 class FakeProc(object):
-    """Running until waited for, then exits with the recorded code."""
+    """A started process: running until waited for, then it exits with ``rc``; made with
+    running=False, it has exited already (poll() gives ``rc``)."""
 
-    def __init__(self, rc, pid=4242):
+    def __init__(self, rc, pid=4242, running=True):
         self.rc = rc
-        self.returncode = None
+        self.returncode = None if running else rc
         self.pid = pid
 
     def poll(self):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: kbypass.testbed contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""DeviceBinder against a fake sysfs tree; FakePci plays the kernel's reaction to the writes."""
+"""DeviceBinder against a fake sysfs tree; FakePci plays the kernel's reaction to the writes and
+to the commands, which each test names, in order (harness.Commands: no other command may run)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -17,8 +18,20 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import devbind
 from ansible_collections.kbypass.testbed.plugins.module_utils.devbind import (
     STATE_FILE, DeviceBinder, DevbindError)
 
+from ...harness import Commands, call, expected
+
 ROUTE_HEADER = 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n'
 NETDEV_DRIVERS = ('e1000e', 'igb', 'virtio-pci')
+SETTLE = ['udevadm', 'settle', '--timeout=10']
+
+
+def ip_addr(ifname):
+    """The command that reads an interface's IPv4 addresses."""
+    return ['ip', '-o', '-4', 'addr', 'show', 'dev', ifname]
+
+
+def modprobe(name, dry_run=False):
+    return ['modprobe'] + (['--dry-run'] if dry_run else []) + [name]
 
 
 class FakePci(object):
@@ -30,13 +43,14 @@ class FakePci(object):
     driver is loaded and does not refuse the device; a kernel network driver creates the device's
     interface again, under the kernel's name ``eth0`` when ``udev_renames`` (as on a host whose udev
     names interfaces by rule: the final name comes only when udev is done, ``udevadm settle``).
-    ``modprobe`` (through ``run``) creates the driver's directory when loadable.
+    ``modprobe`` creates the driver's directory when loadable. ``commands`` is the run_command:
+    the commands a test ``expect()``s, in order, each answered by ``answer``.
     """
 
     def __init__(self, root):
         self.root = str(root)
         self.writes = []
-        self.commands = []
+        self.commands = Commands([], type(self).__name__, answer=self.answer)
         self.native = {}
         self.ifnames = {}
         self.refuse = set()
@@ -146,8 +160,12 @@ class FakePci(object):
         else:
             raise AssertionError('unexpected write to %s' % rel)
 
-    def run(self, argv):
-        self.commands.append(list(argv))
+    def expect(self, *argvs):
+        """The commands the code must run next, in this order."""
+        self.commands.expect(*[expected(argv) for argv in argvs])
+        return self
+
+    def answer(self, argv):
         if argv[0] == 'ip':
             ifname = argv[-1]
             addr = self.addresses.get(ifname)
@@ -161,7 +179,7 @@ class FakePci(object):
                     self.driver(name)
                 return 0, '', ''
             return 1, '', 'modprobe: FATAL: Module %s not found in directory /lib/modules/6.1.0-25-amd64' % name
-        if argv == ['udevadm', 'settle', '--timeout=10']:
+        if argv == SETTLE:
             for address in self.unnamed:
                 os.rename(self._netdir(address, 'eth0'), self._netdir(address))
             self.unnamed = []
@@ -169,7 +187,7 @@ class FakePci(object):
         raise AssertionError('unexpected command %r' % argv)
 
     def binder(self, device, driver, **kwargs):
-        return DeviceBinder(device, driver, root=self.root, run_command=self.run, writer=self.writer, **kwargs)
+        return DeviceBinder(device, driver, root=self.root, run_command=self.commands, writer=self.writer, **kwargs)
 
     def state(self):
         path = self.p(STATE_FILE)
@@ -206,19 +224,19 @@ def case_short_address(fake):
 
 
 def case_already_bound(fake):
-    fake.binder(NIC, 'vfio-pci').ensure()
+    fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
     fake.writes = []
     return NIC, 'vfio-pci', {}
 
 
 def case_back_to_recorded_driver(fake):
-    fake.binder(NIC, 'vfio-pci').ensure()
+    fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
     fake.writes = []
     return NIC, 'kernel', {}
 
 
 def case_back_with_udev_rename(fake):
-    fake.binder(NIC, 'vfio-pci').ensure()
+    fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
     fake.writes = []
     fake.udev_renames = True  # the lab's guests: e1000e comes back as eth0, udev renames it by MAC
     return NIC, 'kernel', {}
@@ -272,42 +290,51 @@ def case_check_mode_modprobe(fake):
     return NIC, 'uio_pci_generic', {'check_mode': True}
 
 
-# id, setup, changed, before driver/netdevs, after driver/netdevs, writes
+# id, setup, changed, before driver/netdevs, after driver/netdevs, writes, commands (in order)
 CASES = [
-    ('bind-vfio', case_bind_vfio, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO),
-    ('short-address', case_short_address, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO),
-    ('already-bound', case_already_bound, False, ('vfio-pci', []), ('vfio-pci', []), []),
+    ('bind-vfio', case_bind_vfio, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO, [ip_addr('eth1')]),
+    ('short-address', case_short_address, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO,
+     [ip_addr('eth1')]),
+    ('already-bound', case_already_bound, False, ('vfio-pci', []), ('vfio-pci', []), [], []),
     ('back-to-kernel-driver', case_back_to_recorded_driver, True, ('vfio-pci', []), ('e1000e', ['eth1']),
      [('/sys/bus/pci/devices/%s/driver/unbind' % NIC, NIC),
       ('/sys/bus/pci/devices/%s/driver_override' % NIC, 'e1000e\n'),
       ('/sys/bus/pci/drivers_probe', NIC),
-      ('/sys/bus/pci/devices/%s/driver_override' % NIC, '\n')]),
+      ('/sys/bus/pci/devices/%s/driver_override' % NIC, '\n')], [SETTLE]),
     ('back-with-udev-rename', case_back_with_udev_rename, True, ('vfio-pci', []), ('e1000e', ['eth1']),
      [('/sys/bus/pci/devices/%s/driver/unbind' % NIC, NIC),
       ('/sys/bus/pci/devices/%s/driver_override' % NIC, 'e1000e\n'),
       ('/sys/bus/pci/drivers_probe', NIC),
-      ('/sys/bus/pci/devices/%s/driver_override' % NIC, '\n')]),
+      ('/sys/bus/pci/devices/%s/driver_override' % NIC, '\n')], [SETTLE]),
     ('kernel-chooses', case_kernel_chooses, True, (None, []), ('igb', ['eth2']),
      [('/sys/bus/pci/devices/0000:05:00.0/driver_override', '\n'),
-      ('/sys/bus/pci/drivers_probe', '0000:05:00.0')]),
-    ('kernel-already', case_kernel_already, False, ('e1000e', ['eth1']), ('e1000e', ['eth1']), []),
+      ('/sys/bus/pci/drivers_probe', '0000:05:00.0')], [SETTLE]),
+    ('kernel-already', case_kernel_already, False, ('e1000e', ['eth1']), ('e1000e', ['eth1']), [], []),
     ('uio-via-modprobe', case_uio_via_modprobe, True, ('e1000e', ['eth1']), ('uio_pci_generic', []),
-     [(p, t.replace('vfio-pci', 'uio_pci_generic')) for p, t in BIND_VFIO]),
-    ('force-default-route', case_force_default_route, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO),
-    ('noiommu-mode', case_noiommu_mode, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO),
+     [(p, t.replace('vfio-pci', 'uio_pci_generic')) for p, t in BIND_VFIO],
+     [ip_addr('eth1'), modprobe('uio_pci_generic')]),
+    # forced: the interface's addresses are not even read
+    ('force-default-route', case_force_default_route, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO,
+     []),
+    ('noiommu-mode', case_noiommu_mode, True, ('e1000e', ['eth1']), ('vfio-pci', []), BIND_VFIO,
+     [ip_addr('eth1')]),
     ('virtio-netdev', case_virtio_netdev, True, ('virtio-pci', ['eth0']), ('vfio-pci', []),
-     [(p.replace(NIC, '0000:00:03.0'), t.replace(NIC, '0000:00:03.0')) for p, t in BIND_VFIO]),
-    ('check-mode', case_check_mode, True, ('e1000e', ['eth1']), ('vfio-pci', []), []),
-    ('check-mode-modprobe', case_check_mode_modprobe, True, ('e1000e', ['eth1']), ('uio_pci_generic', []), []),
+     [(p.replace(NIC, '0000:00:03.0'), t.replace(NIC, '0000:00:03.0')) for p, t in BIND_VFIO],
+     [ip_addr('eth0')]),
+    ('check-mode', case_check_mode, True, ('e1000e', ['eth1']), ('vfio-pci', []), [], [ip_addr('eth1')]),
+    ('check-mode-modprobe', case_check_mode_modprobe, True, ('e1000e', ['eth1']), ('uio_pci_generic', []), [],
+     [ip_addr('eth1'), modprobe('uio_pci_generic', dry_run=True)]),
 ]
 
 
-@pytest.mark.parametrize('setup, changed, before, after, writes', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bind(tmp_path, setup, changed, before, after, writes):
+@pytest.mark.parametrize('setup, changed, before, after, writes, commands', [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_bind(tmp_path, setup, changed, before, after, writes, commands):
     fake = host(tmp_path)
     device, driver, kwargs = setup(fake)
+    fake.commands.verify()
     state_before = fake.state()
-    result = fake.binder(device, driver, **kwargs).ensure()
+    result = fake.expect(*commands).binder(device, driver, **kwargs).ensure()
     assert result['changed'] is changed
     assert (result['before']['driver'], result['before']['netdevs']) == before
     assert (result['after']['driver'], result['after']['netdevs']) == after
@@ -327,28 +354,29 @@ def test_bind(tmp_path, setup, changed, before, after, writes):
 def test_warns_about_iommu_group_peers(tmp_path):
     fake = host(tmp_path)
     fake.device('0000:03:00.1', native='e1000e', ifname='eth3', group=0)
-    result = fake.binder(NIC, 'vfio-pci').ensure()
+    result = fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
     assert result['iommu_group'] == '0' and result['warnings'] == [
         'IOMMU group 0 of 0000:03:00.0 also holds 0000:03:00.1 (e1000e), bound to host drivers: DPDK cannot '
         'open the group until they are bound to vfio-pci too (or unbound)']
-    assert fake.binder('03:00.1', 'vfio-pci').ensure()['warnings'] == []
+    assert fake.expect(ip_addr('eth3')).binder('03:00.1', 'vfio-pci').ensure()['warnings'] == []
 
 
 def test_check_mode_runs_modprobe_dry_run(tmp_path):
     fake = host(tmp_path)
     fake.loadable.add('uio_pci_generic')
+    fake.expect(ip_addr('eth1'), modprobe('uio_pci_generic', dry_run=True))
     fake.binder(NIC, 'uio_pci_generic', check_mode=True).ensure()
-    assert ['modprobe', '--dry-run', 'uio_pci_generic'] in fake.commands
+    fake.commands.verify()
     assert not os.path.isdir(fake.p('sys/bus/pci/drivers/uio_pci_generic'))
 
 
 def test_state_file_keeps_the_kernel_driver_across_userspace_drivers(tmp_path):
     fake = host(tmp_path)
     fake.loadable.add('uio_pci_generic')
-    fake.binder(NIC, 'vfio-pci').ensure()
-    fake.binder(NIC, 'uio_pci_generic').ensure()
+    fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
+    fake.expect(modprobe('uio_pci_generic')).binder(NIC, 'uio_pci_generic').ensure()
     assert fake.state() == {NIC: {'driver': 'e1000e', 'netdevs': ['eth1']}}
-    result = fake.binder(NIC, 'kernel').ensure()
+    result = fake.expect(SETTLE).binder(NIC, 'kernel').ensure()
     assert result['after'] == {'driver': 'e1000e', 'netdevs': ['eth1']}
 
 
@@ -403,52 +431,58 @@ def err_bad_state_file(fake):
     return NIC, 'vfio-pci', {}
 
 
-# id, setup, words in the message, driver of NIC afterwards
+# id, setup, words in the message, driver of NIC afterwards, commands run (in order)
 ERRORS = [
-    ('default-route', err_default_route, ['interface eth1', 'default route', 'force: true'], 'e1000e'),
-    ('ipv4-address', err_ipv4_address, ['interface eth1', '10.0.0.2/24', 'force: true'], 'e1000e'),
+    ('default-route', err_default_route, ['interface eth1', 'default route', 'force: true'], 'e1000e', []),
+    ('ipv4-address', err_ipv4_address, ['interface eth1', '10.0.0.2/24', 'force: true'], 'e1000e',
+     [ip_addr('eth1')]),
     ('unknown-address', err_unknown_address,
      ['device=0000:09:00.0: unknown PCI address', '0000:03:00.0 (e1000e, eth1)', '0000:00:03.0 (virtio-pci, eth0)'],
-     'e1000e'),
-    ('bad-address', err_bad_address, ["device='eth1' is not a PCI address", '0000:03:00.0'], 'e1000e'),
-    ('bad-driver', err_bad_driver, ["driver='../vfio'", 'vfio-pci'], 'e1000e'),
-    ('no-iommu', err_no_iommu, ['no IOMMU', 'intel_iommu=on iommu=pt', 'amd_iommu=on', 'uio_pci_generic'], 'e1000e'),
+     'e1000e', []),
+    ('bad-address', err_bad_address, ["device='eth1' is not a PCI address", '0000:03:00.0'], 'e1000e', []),
+    ('bad-driver', err_bad_driver, ["driver='../vfio'", 'vfio-pci'], 'e1000e', []),
+    ('no-iommu', err_no_iommu, ['no IOMMU', 'intel_iommu=on iommu=pt', 'amd_iommu=on', 'uio_pci_generic'], 'e1000e',
+     [ip_addr('eth1')]),
     ('driver-missing', err_driver_missing, ['driver igb_uio is not available', 'modprobe igb_uio',
-                                            'not found in directory'], 'e1000e'),
+                                            'not found in directory'], 'e1000e',
+     [ip_addr('eth1'), modprobe('igb_uio')]),
     ('driver-missing-check-mode', err_driver_missing_check_mode, ['igb_uio is not loaded', 'modprobe cannot load'],
-     'e1000e'),
+     'e1000e', [ip_addr('eth1'), modprobe('igb_uio', dry_run=True)]),
     ('driver-refuses', err_driver_refuses, ['asked for driver vfio-pci', 'bound to no driver', 'put back to e1000e',
-                                            'dmesg'], 'e1000e'),
-    ('no-kernel-driver', err_no_kernel_driver, ['any kernel driver', 'name the kernel driver'], 'e1000e'),
-    ('bad-state-file', err_bad_state_file, [STATE_FILE, 'not valid JSON'], 'e1000e'),
+                                            'dmesg'], 'e1000e', [ip_addr('eth1')]),
+    ('no-kernel-driver', err_no_kernel_driver, ['any kernel driver', 'name the kernel driver'], 'e1000e', []),
+    ('bad-state-file', err_bad_state_file, [STATE_FILE, 'not valid JSON'], 'e1000e', []),
 ]
 
 
-@pytest.mark.parametrize('setup, words, left', [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
-def test_errors(tmp_path, setup, words, left):
+@pytest.mark.parametrize('setup, words, left, commands', [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
+def test_errors(tmp_path, setup, words, left, commands):
     fake = host(tmp_path)
     device, driver, kwargs = setup(fake)
     with pytest.raises(DevbindError) as err:
-        fake.binder(device, driver, **kwargs).ensure()
+        fake.expect(*commands).binder(device, driver, **kwargs).ensure()
     for word in words:
         assert word in str(err.value)
     assert fake.bound_to(NIC) == left
     assert os.path.isdir(os.path.join(fake.dev(NIC), 'net', 'eth1'))
 
 
-def test_refusals_write_nothing(tmp_path):
-    for setup in (err_default_route, err_ipv4_address, err_no_iommu, err_driver_missing):
-        fake = host(tmp_path / setup.__name__)
-        device, driver, kwargs = setup(fake)
-        with pytest.raises(DevbindError):
-            fake.binder(device, driver, **kwargs).ensure()
-        assert fake.writes == [] and fake.state() is None, setup.__name__
+REFUSALS = [c for c in ERRORS if c[0] in ('default-route', 'ipv4-address', 'no-iommu', 'driver-missing')]
+
+
+@pytest.mark.parametrize('setup, commands', [(c[1], c[4]) for c in REFUSALS], ids=[c[0] for c in REFUSALS])
+def test_refusals_write_nothing(tmp_path, setup, commands):
+    fake = host(tmp_path)
+    device, driver, kwargs = setup(fake)
+    with pytest.raises(DevbindError):
+        fake.expect(*commands).binder(device, driver, **kwargs).ensure()
+    assert fake.writes == [] and fake.state() is None
 
 
 def test_ip_failure_asks_for_force(tmp_path):
     fake = host(tmp_path)
     binder = DeviceBinder(NIC, 'vfio-pci', root=fake.root, writer=fake.writer,
-                          run_command=lambda argv: (127, '', 'ip: command not found'))
+                          run_command=Commands([call(ip_addr('eth1'), 127, '', 'ip: command not found')]))
     with pytest.raises(DevbindError, match='cannot read the addresses of eth1.*force: true'):
         binder.ensure()
 

@@ -11,6 +11,8 @@ import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import hostinfo
 
+from ...harness import Commands, call
+
 # Real outputs recorded on Debian 12 (the project's reference machine).
 VERSIONS = [
     ('5.0.2\n', '5.0.2'),
@@ -55,23 +57,20 @@ def test_collect_from_a_fake_host(tmp_path, monkeypatch):
         (root / 'sys' / 'devices' / 'system' / 'node' / node).mkdir(parents=True)
     (root / 'sys' / 'devices' / 'system' / 'cpu').mkdir(parents=True)
     (root / 'sys' / 'devices' / 'system' / 'cpu' / 'online').write_text('0-1\n')
-    calls = []
-    recorded = {'lxc-create': (0, '5.0.2\n', ''), 'sockperf': (0, 'sockperf, version 3.7-no.git\n', ''),
-                'ip': (0, 'ip utility, iproute2-6.1.0, libbpf 1.1.2\n', ''), 'iperf3': (1, '', 'error'),
-                'ovs-vsctl': (0, 'ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n', ''),
-                'pkg-config': (0, '22.11.11\n', '')}
-
-    def run_command(argv):
-        calls.append(argv)
-        return recorded[argv[0]]
-
+    # the version commands in the order of their names; iperf3 is missing, so not run
+    run_command = Commands([
+        call(['pkg-config', '--modversion', 'libdpdk'], 0, '22.11.11\n'),
+        call(['ip', '-V'], 0, 'ip utility, iproute2-6.1.0, libbpf 1.1.2\n'),
+        call(['lxc-create', '--version'], 0, '5.0.2\n'),
+        call(['ovs-vsctl', '--version'], 0, 'ovs-vsctl (Open vSwitch) 3.1.0\nDB Schema 8.3.1\n'),
+        call(['sockperf', '--version'], 0, 'sockperf, version 3.7-no.git\n'),
+    ])
     monkeypatch.setattr(hostinfo.shutil, 'which', lambda name: None if name == 'iperf3' else '/usr/bin/' + name)
     info = hostinfo.HostInfo(run_command, sysroot=str(root)).collect('lab1')
     assert info['cpu_model'] == 'Xeon E5-2640 v4' and info['cpu_count'] == 2 and info['numa_nodes'] == 2
     assert info['memory_mb'] == 2000 and info['cpus_online'] == '0-1'
     assert info['versions'] == {'iperf3': None, 'iproute2': '6.1.0', 'lxc': '5.0.2', 'sockperf': '3.7-no.git',
                                 'openvswitch': '3.1.0', 'dpdk': '22.11.11'}
-    assert ['iperf3', '--version'] not in calls      # a missing tool is not run
 
 
 def test_write_json_if_changed(tmp_path):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: kbypass.testbed contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""HugepageManager against a fake sysfs/procfs tree; FakeKernel plays the kernel's side of the writes."""
+"""HugepageManager against a fake sysfs/procfs tree; FakeKernel plays the kernel's side of the writes
+and of the commands each test names, in order (harness.Commands: no other command may run)."""
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
@@ -14,13 +15,24 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import hugepages a
 from ansible_collections.kbypass.testbed.plugins.module_utils.hugepages import (
     GRUB_FILE, SYSCTL_FILE, HugepageManager, HugepagesError)
 
+from ...harness import Commands, expected
+
+
+def mount(path, pagesize='2M'):
+    return ['mount', '-t', 'hugetlbfs', '-o', 'pagesize=' + pagesize, 'nodev', path]
+
+
+def umount(path):
+    return ['umount', path]
+
 
 class FakeKernel(object):
     """A fake /sys + /proc under ``root``.
 
     Writing nr_hugepages gives at most ``cap`` pages (None: as many as asked) and moves the free
-    count along; mount/umount (run through ``run``) edit /proc/mounts. ``writes`` and ``commands``
-    record what the manager did.
+    count along; mount/umount edit /proc/mounts. ``writes`` records what the manager wrote;
+    ``commands`` is its run_command: the commands a test ``expect()``s, in order, each answered by
+    ``answer``.
     """
 
     def __init__(self, root, sizes=(2048, 1048576), nodes=(0,), count=0, free=None, surplus=0, mounts='',
@@ -28,7 +40,7 @@ class FakeKernel(object):
         self.root = str(root)
         self.cap = cap
         self.writes = []
-        self.commands = []
+        self.commands = Commands([], 'FakeKernel', answer=self.answer)
         self.mount_rc = 0
         for kb in sizes:
             dirs = ['sys/kernel/mm/hugepages/hugepages-%dkB' % kb]
@@ -68,8 +80,12 @@ class FakeKernel(object):
         with open(path, 'w') as handle:
             handle.write(text)
 
-    def run(self, argv):
-        self.commands.append(list(argv))
+    def expect(self, *argvs):
+        """The commands the code must run next, in this order."""
+        self.commands.expect(*[expected(argv) for argv in argvs])
+        return self
+
+    def answer(self, argv):
         mounts = self.get('proc/mounts')
         if argv[0] == 'mount':
             if self.mount_rc:
@@ -83,7 +99,7 @@ class FakeKernel(object):
         return 0, '', ''
 
     def manager(self, **kwargs):
-        return HugepageManager(root=self.root, run_command=self.run, writer=self.writer, **kwargs)
+        return HugepageManager(root=self.root, run_command=self.commands, writer=self.writer, **kwargs)
 
     def count(self, size_kb=2048, node=None):
         base = ('sys/kernel/mm/hugepages' if node is None else 'sys/devices/system/node/node%d/hugepages' % node)
@@ -135,7 +151,7 @@ def test_check_mode_touches_nothing(tmp_path):
     assert result['after']['count'] == 128 and result['after']['free'] == 128
     assert result['after']['mount'] == {'path': '/dev/hugepages', 'fstype': 'hugetlbfs', 'pagesize': '2M'}
     assert result['files'] == [SYSCTL_FILE]
-    assert kernel.writes == [] and kernel.commands == [] and kernel.count() == 64
+    assert kernel.writes == [] and kernel.count() == 64   # and no command ran
     assert not os.path.exists(str(tmp_path) + '/dev/hugepages')
     assert not os.path.exists(str(tmp_path) + SYSCTL_FILE)
 
@@ -193,54 +209,52 @@ def test_no_hugetlbfs_in_the_kernel(tmp_path):
 
 def test_mounts_hugetlbfs_once(tmp_path):
     kernel = FakeKernel(tmp_path, count=8)
-    result = kernel.manager(count=8, mount='/dev/hugepages').ensure()
+    result = kernel.expect(mount('/dev/hugepages')).manager(count=8, mount='/dev/hugepages').ensure()
     assert result['changed'] is True
-    assert kernel.commands == [['mount', '-t', 'hugetlbfs', '-o', 'pagesize=2M', 'nodev', '/dev/hugepages']]
+    kernel.commands.verify()
     assert os.path.isdir(str(tmp_path) + '/dev/hugepages')
     assert result['before']['mount'] == {'path': '/dev/hugepages', 'fstype': None, 'pagesize': None}
     assert result['after']['mount'] == {'path': '/dev/hugepages', 'fstype': 'hugetlbfs', 'pagesize': '2M'}
-    kernel.commands = []
-    assert kernel.manager(count=8, mount='/dev/hugepages/').ensure()['changed'] is False
-    assert kernel.commands == []
+    assert kernel.manager(count=8, mount='/dev/hugepages/').ensure()['changed'] is False   # runs nothing
 
 
 def test_mount_point_with_a_space(tmp_path):
     kernel = FakeKernel(tmp_path, count=8)
-    kernel.manager(count=8, mount='/mnt/huge pages').ensure()
+    kernel.expect(mount('/mnt/huge pages')).manager(count=8, mount='/mnt/huge pages').ensure()
     assert 'huge\\040pages' in kernel.get('proc/mounts')
     assert kernel.manager(count=8, mount='/mnt/huge pages').ensure()['changed'] is False
 
 
 def test_remounts_another_page_size(tmp_path):
     kernel = FakeKernel(tmp_path, count=2, mounts='nodev /mnt/huge hugetlbfs rw,relatime,pagesize=2M 0 0\n')
+    kernel.expect(umount('/mnt/huge'), mount('/mnt/huge', '1G'))
     result = kernel.manager(size='1G', count=2, mount='/mnt/huge').ensure()
     assert result['changed'] is True
-    assert [c[0] for c in kernel.commands] == ['umount', 'mount']
     assert result['after']['mount']['pagesize'] == '1G'
 
 
 def test_refuses_another_file_system_on_the_mount_point(tmp_path):
     kernel = FakeKernel(tmp_path, count=2, mounts='tmpfs /mnt/huge tmpfs rw 0 0\n')
     with pytest.raises(HugepagesError, match='already holds a tmpfs file system'):
-        kernel.manager(count=2, mount='/mnt/huge').ensure()
-    assert kernel.commands == []
+        kernel.manager(count=2, mount='/mnt/huge').ensure()   # runs nothing
 
 
 def test_failed_mount_names_the_command(tmp_path):
     kernel = FakeKernel(tmp_path, count=2)
     kernel.mount_rc = 32
+    kernel.expect(mount('/mnt/huge'))
     with pytest.raises(HugepagesError, match='mount -t hugetlbfs -o pagesize=2M nodev /mnt/huge failed'):
         kernel.manager(count=2, mount='/mnt/huge').ensure()
 
 
 def test_unmounts_with_mount_state_absent(tmp_path):
     kernel = FakeKernel(tmp_path, count=8, mounts='nodev /dev/hugepages hugetlbfs rw,relatime,pagesize=2M 0 0\n')
+    kernel.expect(umount('/dev/hugepages'))
     result = kernel.manager(count=0, mount='/dev/hugepages', mount_state='absent').ensure()
-    assert result['changed'] is True and kernel.commands == [['umount', '/dev/hugepages']]
+    assert result['changed'] is True
+    kernel.commands.verify()
     assert result['after']['mount']['fstype'] is None and result['after']['count'] == 0
-    kernel.commands = []
     assert kernel.manager(count=0, mount='/dev/hugepages', mount_state='absent').ensure()['changed'] is False
-    assert kernel.commands == []
 
 
 def test_persistent_2m_global_writes_sysctl(tmp_path):

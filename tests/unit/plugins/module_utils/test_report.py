@@ -77,7 +77,7 @@ def write_case(run_dir, host, cid, metrics, status='ok', error=None, **condition
 def test_tidy_has_the_schema_columns_and_units(df):
     assert tuple(df.columns) == CSV_COLUMNS
     ok = df[df['metric'] != 'status']
-    assert set(ok['metric']) <= set(METRICS)
+    assert len(ok) > 0 and set(ok['metric']) <= set(METRICS)
     for metric, unit in zip(ok['metric'], ok['unit']):
         assert unit == METRICS[metric]
     assert set(df['run_id']) == {RUN_ID}
@@ -262,6 +262,7 @@ def test_study_tables_are_in_the_report(written):
 def test_study_size_tables_are_well_formed(name):
     table = report.STUDY[name]
     assert table['sizes'] == (64, 128, 256, 512, 1024, 1500) and table['unit'] == 'Mpps' and table['source']
+    assert table['rows']
     for values in table['rows'].values():
         assert len(values) == len(table['sizes']) and list(values) == sorted(values, reverse=True)
 
@@ -313,8 +314,11 @@ def test_cross_check_ratio(cases):
     assert len(tput) == 2
     rx = [c for c in tput if c['ref metric'] == 'rx Mpps'][0]
     tx = [c for c in tput if c['ref metric'] == 'tx Mpps'][0]
-    assert rx['icperf'] == '0.164' and rx['ratio'] != '-'
-    assert tx['icperf metric'] == 'tx Mpps' and tx['reference value'] == '0.072'
+    # the example's figures (raw/lab1): icperf rx 164367.99, tx 164374.047; sockperf rx 72145, tx 72338
+    assert (rx['icperf'], rx['reference'], rx['reference value']) == ('0.164', 'sockperf', '0.072')
+    assert rx['ratio'] == '%.2f' % (164367.99 / 72145.0)
+    assert tx['icperf metric'] == 'tx Mpps' and (tx['icperf'], tx['reference value']) == ('0.164', '0.072')
+    assert tx['ratio'] == '%.2f' % (164374.047 / 72338.0)
     assert 'send rate' in tx['note'] and 'send rate' not in rx['note']
     lat = dict((c['icperf metric'], c) for c in checks if c['mode'] == 'lat')
     assert sorted(lat) == ['rtt_p50_us', 'rtt_p99_us']

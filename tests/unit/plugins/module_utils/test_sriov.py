@@ -15,7 +15,9 @@ Where the shapes come from (there is no SR-IOV hardware on the build machine):
 - the PF is QEMU's igb (an 82576: TotalVFs 8, First VF Offset 0x80, VF Stride 2, VF device 0x10ca,
   hw/net/igb.c) driven by Linux igb, which refuses more than 7 VFs with EPERM (igb_enable_sriov);
   the sysfs writes follow sriov_numvfs_store (drivers/pci/iov.c): ERANGE above sriov_totalvfs,
-  ENOENT without a PF driver, EBUSY from a non-zero count to another non-zero count.
+  ENOENT without a PF driver, EBUSY from a non-zero count to another non-zero count;
+- the commands (``udevadm settle`` after the kernel added or removed devices, devbind's) are
+  named by each test, in order (FakePci.expect: no other command may run).
 """
 
 from __future__ import (absolute_import, division, print_function)
@@ -39,7 +41,7 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import sriov
 from ansible_collections.kbypass.testbed.plugins.module_utils.sriov import (
     EXT_MASK, STATE_FILE, SriovError, VfManager)
 
-from .test_devbind import FakePci
+from .test_devbind import SETTLE, FakePci, ip_addr, modprobe
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'sriov')
 
@@ -296,11 +298,10 @@ class FakeSriov(FakePci):
                 return  # pci_device_can_probe: -ENODEV
         super(FakeSriov, self).writer(path, text)
 
-    def run(self, argv):
-        if argv[0] == 'udevadm':
-            self.commands.append(list(argv))
+    def answer(self, argv):
+        if argv == SETTLE:      # the VFs are named by their drivers here: udev renames nothing
             return 0, '', ''
-        return super(FakeSriov, self).run(argv)
+        return super(FakeSriov, self).answer(argv)
 
     # -- netlink (the IPRoute methods VfManager uses) -------------------------------------------
     def link_lookup(self, ifname):
@@ -358,7 +359,7 @@ class FakeSriov(FakePci):
 
     # -- helpers ------------------------------------------------------------------------------
     def manager(self, **kwargs):
-        return VfManager(self, root=self.root, run_command=self.run, writer=self.writer, **kwargs)
+        return VfManager(self, root=self.root, run_command=self.commands, writer=self.writer, **kwargs)
 
     def records(self):
         path = self.p(STATE_FILE)
@@ -381,8 +382,10 @@ def host(tmp_path, **pf):
 
 
 def with_vfs(fake, count, **kwargs):
-    fake.manager(pf='ens1', num_vfs=count, **kwargs).ensure()
-    fake.writes, fake.netlink, fake.commands, fake.events = [], [], [], []
+    """``count`` VFs made on a PF without any (udev settles once they exist, once they are bound)."""
+    fake.expect(SETTLE, SETTLE).manager(pf='ens1', num_vfs=count, **kwargs).ensure()
+    fake.commands.verify()
+    fake.writes, fake.netlink, fake.events = [], [], []
     return fake
 
 
@@ -580,45 +583,48 @@ def creating(*counts):
 
 ALL = [fresh(i) for i in range(4)]
 
-# id, setup, changed, writes, netlink requests, VFs after
+# id, setup, changed, writes, netlink requests, VFs after, udevadm settle runs (after the count is
+# written, after the new VFs are probed)
 CASES = [
-    ('create', case_create, True, creating(4), [], ALL),
-    ('create-by-address', case_create_by_address, True, creating(2), [], ALL[:2]),
-    ('rerun', case_rerun, False, [], [], ALL),
-    ('report-only', case_report_only, False, [], [], ALL[:2]),
-    ('grow-through-zero', case_grow_through_zero, True, creating(0, 4), [], ALL),
-    ('shrink-through-zero', case_shrink_through_zero, True, creating(0, 2), [], ALL[:2]),
-    ('absent', case_absent, True, [W0], [], []),
-    ('absent-already', case_absent_already, False, [], [], []),
+    ('create', case_create, True, creating(4), [], ALL, 2),
+    ('create-by-address', case_create_by_address, True, creating(2), [], ALL[:2], 2),
+    ('rerun', case_rerun, False, [], [], ALL, 0),
+    ('report-only', case_report_only, False, [], [], ALL[:2], 0),
+    ('grow-through-zero', case_grow_through_zero, True, creating(0, 4), [], ALL, 2),
+    ('shrink-through-zero', case_shrink_through_zero, True, creating(0, 2), [], ALL[:2], 2),
+    ('absent', case_absent, True, [W0], [], [], 1),
+    ('absent-already', case_absent_already, False, [], [], [], 0),
     ('mac-vlan-on-new-vfs', case_mac_vlan_on_new_vfs, True, creating(2),
      [{'index': 2, 'vf': {'vf': 1, 'mac': '02:6b:62:00:01:01'}},
       {'index': 2, 'vf': {'vf': 1, 'vlan': {'vlan': 100, 'qos': 3}}}],
-     [fresh(0), fresh(1, mac='02:6b:62:00:01:01', vlan=100, qos=3)]),
+     [fresh(0), fresh(1, mac='02:6b:62:00:01:01', vlan=100, qos=3)], 2),
     ('flags-on-existing-vfs', case_flags_on_existing_vfs, True, [],
      [{'index': 2, 'vf': {'vf': 0, 'spoofchk': 0}}, {'index': 2, 'vf': {'vf': 0, 'trust': 1}},
       {'index': 2, 'vf': {'vf': 0, 'link_state': 1}}],
-     [fresh(0, spoofchk=False, trust=True, link_state='enable'), fresh(1)]),
-    ('force-removes-busy-vf', case_force_removes_busy_vf, True, creating(0, 1), [], ALL[:1]),
+     [fresh(0, spoofchk=False, trust=True, link_state='enable'), fresh(1)], 0),
+    ('force-removes-busy-vf', case_force_removes_busy_vf, True, creating(0, 1), [], ALL[:1], 2),
     ('up-with-link-local-only-is-free', case_up_with_link_local_only_is_free, True, creating(0, 1), [],
-     ALL[:1]),
-    ('down-with-address-is-free', case_down_with_address_is_free, True, [W0], [], []),
+     ALL[:1], 2),
+    ('down-with-address-is-free', case_down_with_address_is_free, True, [W0], [], [], 1),
     ('check-mode-create', case_check_mode_create, True, [], [],
      [dict(fresh(0, mac='02:00:00:00:00:01', netdev=None, driver=None), spoofchk=None, trust=None, link_state=None),
-      dict(fresh(1, netdev=None, driver=None, mac=None), spoofchk=None, trust=None, link_state=None)]),
+      dict(fresh(1, netdev=None, driver=None, mac=None), spoofchk=None, trust=None, link_state=None)], 0),
     ('check-mode-change', case_check_mode_change, True, [], [],
      [dict(fresh(i, netdev=None, driver=None, mac=None), spoofchk=None, trust=None, link_state=None)
-      for i in range(2)]),
-    ('check-mode-settings', case_check_mode_settings, True, [], [], [fresh(0), fresh(1, trust=True)]),
+      for i in range(2)], 0),
+    ('check-mode-settings', case_check_mode_settings, True, [], [], [fresh(0), fresh(1, trust=True)], 0),
 ]
 
 
-@pytest.mark.parametrize('setup, changed, writes, netlink, after', [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_converge(tmp_path, setup, changed, writes, netlink, after):
+@pytest.mark.parametrize('setup, changed, writes, netlink, after, settles', [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_converge(tmp_path, setup, changed, writes, netlink, after, settles):
     fake = host(tmp_path)
     kwargs = setup(fake)
     before_count = fake.numvfs()
     records = fake.records()
-    result = fake.manager(**kwargs).ensure()
+    result = fake.expect(*[SETTLE] * settles).manager(**kwargs).ensure()
+    fake.commands.verify()
     assert result['changed'] is changed
     assert fake.writes == writes
     assert fake.netlink == netlink
@@ -629,15 +635,14 @@ def test_converge(tmp_path, setup, changed, writes, netlink, after):
     if kwargs.get('check_mode'):
         assert fake.numvfs() == before_count and fake.records() == records
         assert fake.events == [] and fake.autoprobe() == 1
-        assert result['actions'] and fake.commands == []
+        assert result['actions'] and settles == 0
         return
     assert fake.numvfs() == len(after) and fake.autoprobe() == 1
-    if writes:
-        assert ['udevadm', 'settle', '--timeout=10'] in fake.commands
+    assert bool(writes) is bool(settles)
     # the PF had nothing recorded: the first change records what it had, later ones keep it
     if changed and records is None:
         assert fake.records()[PF]['num_vfs'] == before_count
-    # converged: a second run changes nothing
+    # converged: a second run changes nothing (and runs nothing)
     again = fake.manager(**dict(kwargs, force=False)).ensure()
     assert again['changed'] is False and again['vfs'] == after
 
@@ -655,7 +660,7 @@ def netdev_mac(fake, ifname):
 def test_new_vfs_get_their_settings_before_their_drivers(tmp_path):
     """autoprobe off, count, netlink settings, autoprobe back, then each VF bound: igbvf (its default
     driver, through drivers_probe) reads the MAC set for it; vfio-pci through devbind."""
-    fake = host(tmp_path)
+    fake = host(tmp_path).expect(SETTLE, SETTLE)
     result = fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 0, 'mac': '02:00:00:00:00:0a', 'vlan': 5},
                                                      {'index': 1, 'driver': 'vfio-pci'}]).ensure()
     assert fake.events == [
@@ -667,14 +672,14 @@ def test_new_vfs_get_their_settings_before_their_drivers(tmp_path):
     assert netdev_mac(fake, 'ens1v0') == '02:00:00:00:00:0a' and result['warnings'] == []
     assert result['actions'] == ['write 2 to %s' % NUMVFS, 'VF 0: mac 02:00:00:00:00:0a', 'VF 0: vlan 5 qos 0',
                                  'VF 0: driver none -> igbvf', 'VF 1: driver none -> vfio-pci']
-    assert fake.commands.count(['udevadm', 'settle', '--timeout=10']) == 2
+    fake.commands.verify()
     again = fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 0, 'mac': '02:00:00:00:00:0a', 'vlan': 5},
                                                     {'index': 1, 'driver': 'vfio-pci'}]).ensure()
     assert again['changed'] is False and fake.autoprobe() == 1
 
 
 def test_autoprobe_off_by_the_admin_is_kept(tmp_path):
-    fake = host(tmp_path, autoprobe=0)
+    fake = host(tmp_path, autoprobe=0).expect(SETTLE, SETTLE)
     result = fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 1, 'driver': 'vfio-pci'}]).ensure()
     assert fake.writes[0] == (NUMVFS, '2') and (AUTOPROBE, '0') not in fake.writes
     assert [vf['driver'] for vf in result['vfs']] == [None, 'vfio-pci'] and fake.autoprobe() == 0
@@ -682,7 +687,7 @@ def test_autoprobe_off_by_the_admin_is_kept(tmp_path):
 
 def test_kernel_without_autoprobe_binds_the_vf_again_for_its_mac(tmp_path):
     """Before 4.12 (no sriov_drivers_autoprobe) the VFs are probed when created, before their MAC."""
-    fake = host(tmp_path, autoprobe=None)
+    fake = host(tmp_path, autoprobe=None).expect(SETTLE, SETTLE)
     result = fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 1, 'mac': '02:00:00:00:00:0b'}]).ensure()
     assert fake.events == [('sriov_numvfs', '2'), ('netlink', 'VF 1 mac'), ('unbind', VF_ADDRESSES[1]),
                            ('drivers_probe', VF_ADDRESSES[1])]
@@ -696,7 +701,7 @@ def test_mac_change_binds_an_igbvf_vf_again(tmp_path):
     check = fake.manager(check_mode=True, **wanted).ensure()
     assert check['actions'] == ['VF 0: mac 02:00:00:00:00:aa', 'VF 0: bind igbvf again to take mac 02:00:00:00:00:aa']
     assert fake.events == [] and netdev_mac(fake, 'ens1v0') != '02:00:00:00:00:aa'
-    result = fake.manager(**wanted).ensure()
+    result = fake.expect(SETTLE).manager(**wanted).ensure()
     assert fake.events == [('netlink', 'VF 0 mac'), ('unbind', VF_ADDRESSES[0]), ('drivers_probe', VF_ADDRESSES[0])]
     assert result['actions'] == check['actions'] and result['warnings'] == []
     assert result['vfs'][0] == fresh(0, mac='02:00:00:00:00:aa')
@@ -709,6 +714,7 @@ def test_mac_change_binds_an_igbvf_vf_again(tmp_path):
 def test_mac_change_leaves_a_vf_in_use_unless_forced(tmp_path):
     fake = with_vfs(host(tmp_path), 3)
     fake.configure('ens1v1', up=True, addrs=[('10.0.0.2', 24, 0)])
+    fake.expect(ip_addr('ens1v2'), ip_addr('ens1v2'), SETTLE)   # VfManager's look at VF 2, devbind's
     fake.manager(pf='ens1', vfs=[{'index': 2, 'driver': 'vfio-pci'}]).ensure()
     fake.events = []
     macs = [{'index': 1, 'mac': '02:00:00:00:00:b1'}, {'index': 2, 'mac': '02:00:00:00:00:b2'}]
@@ -721,7 +727,7 @@ def test_mac_change_leaves_a_vf_in_use_unless_forced(tmp_path):
         'bound again, so its driver takes MAC 02:00:00:00:00:b2 only when it probes again']
     fake.events = []
     macs = [dict(vf, mac=vf['mac'][:-1] + 'f') for vf in macs]
-    forced = fake.manager(pf='ens1', vfs=macs, force=True).ensure()
+    forced = fake.expect(SETTLE).manager(pf='ens1', vfs=macs, force=True).ensure()
     assert fake.events == [('netlink', 'VF 1 mac'), ('netlink', 'VF 2 mac'), ('unbind', VF_ADDRESSES[1]),
                            ('drivers_probe', VF_ADDRESSES[1])]
     assert netdev_mac(fake, 'ens1v1') == '02:00:00:00:00:bf' and fake.bound_to(VF_ADDRESSES[2]) == 'vfio-pci'
@@ -735,7 +741,7 @@ def test_vfs_created_while_the_pf_is_down_are_warned_about(tmp_path):
     down = ('VFs created while ens1 is down: igbvf and other VF drivers need the PF up; bring it up and rebind '
             'them')
     assert fake.manager(check_mode=True, **args).ensure()['warnings'] == [down]
-    result = fake.manager(**args).ensure()
+    result = fake.expect(SETTLE, SETTLE).manager(**args).ensure()
     assert fake.pfs[PF]['ifname'] == 'ens1' and fake.links[fake.index_of('ens1')]['up'] is False  # left down
     assert result['warnings'][0] == down
     assert result['warnings'][1].startswith('VF 0 (0000:01:10.0) has MAC 02:00:00:00:00:cc for the PF, but its '
@@ -744,7 +750,7 @@ def test_vfs_created_while_the_pf_is_down_are_warned_about(tmp_path):
 
 
 def test_driver_rebinding_goes_through_devbind(tmp_path):
-    fake = host(tmp_path)
+    fake = host(tmp_path).expect(SETTLE, SETTLE)
     result = fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 1, 'driver': 'vfio-pci',
                                                       'mac': '02:00:00:00:01:01'}]).ensure()
     assert result['vfs'][1] == fresh(1, driver='vfio-pci', netdev=None, mac='02:00:00:00:01:01')
@@ -758,12 +764,12 @@ def test_driver_rebinding_goes_through_devbind(tmp_path):
     check = fake.manager(pf='ens1', vfs=[{'index': 1, 'driver': 'kernel'}], check_mode=True).ensure()
     assert check['changed'] is True and check['actions'] == ['VF 1: driver vfio-pci -> (default)']
     assert fake.bound_to(VF_ADDRESSES[1]) == 'vfio-pci'
-    back = fake.manager(pf='ens1', vfs=[{'index': 1, 'driver': 'kernel'}]).ensure()
+    back = fake.expect(SETTLE, SETTLE).manager(pf='ens1', vfs=[{'index': 1, 'driver': 'kernel'}]).ensure()
     assert back['vfs'][1]['driver'] == 'igbvf' and back['vfs'][1]['netdev'] == 'ens1v1'
 
 
 def test_a_vfio_vf_blocks_a_count_change_until_forced(tmp_path):
-    fake = host(tmp_path)
+    fake = host(tmp_path).expect(SETTLE, SETTLE)
     fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 0, 'driver': 'vfio-pci'}]).ensure()
     fake.writes = []
     with pytest.raises(SriovError) as err:
@@ -773,7 +779,7 @@ def test_a_vfio_vf_blocks_a_count_change_until_forced(tmp_path):
         'changes a non-zero VF count through 0), and VF 0 (0000:01:10.0) is bound to vfio-pci (a DPDK program, '
         'a VM or a container may hold it); stop what uses it, or use force: true to remove them anyway')
     assert fake.writes == [] and fake.numvfs() == 2
-    forced = fake.manager(pf='ens1', num_vfs=3, force=True).ensure()
+    forced = fake.expect(SETTLE, SETTLE).manager(pf='ens1', num_vfs=3, force=True).ensure()
     assert forced['changed'] is True and [vf['driver'] for vf in forced['vfs']] == ['igbvf'] * 3
 
 
@@ -781,17 +787,18 @@ def test_restored_gives_back_what_the_pf_had(tmp_path):
     fake = with_vfs(host(tmp_path), 2)
     os.unlink(fake.p(STATE_FILE))  # as if the host had these 2 VFs before the testbed
     fake.pfs[PF]['vfs'][1]['mac'] = '02:aa:aa:aa:aa:01'  # set by the host's admin
-    fake.manager(pf='ens1', num_vfs=4, vfs=[{'index': 1, 'vlan': 20}]).ensure()
+    fake.expect(SETTLE, SETTLE).manager(pf='ens1', num_vfs=4, vfs=[{'index': 1, 'vlan': 20}]).ensure()
     assert fake.records()[PF] == {'pf': 'ens1', 'num_vfs': 2, 'vfs': [
         dict(index=0, driver='igbvf', mac='00:00:00:00:00:00', vlan=0, qos=0, spoofchk=True, trust=False,
              link_state='auto'),
         dict(index=1, driver='igbvf', mac='02:aa:aa:aa:aa:01', vlan=0, qos=0, spoofchk=True, trust=False,
              link_state='auto')]}
-    fake.manager(pf='ens1', num_vfs=3).ensure()  # a later change keeps the first record
+    fake.expect(SETTLE, SETTLE).manager(pf='ens1', num_vfs=3).ensure()  # a later change keeps the first record
     assert fake.records()[PF]['num_vfs'] == 2
     check = fake.manager(pf='ens1', state='restored', check_mode=True).ensure()
     assert check['changed'] is True and check['num_vfs'] == 2 and fake.numvfs() == 3
-    result = fake.manager(pf='ens1', state='restored').ensure()
+    # the count through 0 back to 2, the VFs probed again
+    result = fake.expect(SETTLE, SETTLE, SETTLE, SETTLE).manager(pf='ens1', state='restored').ensure()
     assert result['vfs'] == [fresh(0), fresh(1, mac='02:aa:aa:aa:aa:01')]
     assert result['actions'][-1] == 'drop the record of %s from %s' % (PF, STATE_FILE)
     assert result['recorded'] is None and fake.records() is None
@@ -867,6 +874,7 @@ def err_pf_without_driver(fake):
 
 
 def err_vf_driver_missing(fake):
+    fake.expect(modprobe('igb_uio', dry_run=True))
     return dict(pf='ens1', num_vfs=2, vfs=[{'index': 0, 'driver': 'igb_uio'}])
 
 
@@ -938,7 +946,7 @@ def test_refusals(tmp_path, setup, words, left):
 
 
 def test_unsupported_setting_names_it_after_the_vfs_exist(tmp_path):
-    fake = host(tmp_path, unsupported=('link_state',))
+    fake = host(tmp_path, unsupported=('link_state',)).expect(SETTLE)
     with pytest.raises(SriovError) as err:
         fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 0, 'mac': '02:00:00:00:00:01',
                                                  'link_state': 'disable'}]).ensure()

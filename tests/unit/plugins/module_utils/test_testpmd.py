@@ -17,6 +17,8 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import testpmd
 from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
 from ansible_collections.kbypass.testbed.plugins.modules import testpmd_switch
 
+from ...harness import FakeProc
+
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'testpmd')
 
 
@@ -198,17 +200,6 @@ def test_generator_argv_size_and_cpus():
 
 
 # --------------------------------------------------------------------------- daemon / the module
-class FakeProc:
-    def __init__(self, pid, rc=None):
-        self.pid = pid
-        self.returncode = None
-        self._rc = rc
-
-    def poll(self):
-        self.returncode = self._rc
-        return self._rc
-
-
 class FakeOps:
     """A system where the recorded switch (/proc/<pid>/cmdline and stat) can run."""
 
@@ -252,7 +243,7 @@ class FakeOps:
             if self.creates:
                 for name in ('kbp-tp-a', 'kbp-tp-b'):
                     self.files['/run/kbypass/testpmd/%s.sock' % name] = b''
-        return FakeProc(pid, self.spawn_rc)
+        return FakeProc(self.spawn_rc, pid, running=self.spawn_rc is None)
 
     def kill(self, pid, sig):
         self.calls.append(('kill', pid, sig))

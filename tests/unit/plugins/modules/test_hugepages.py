@@ -14,36 +14,36 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import sysfs
 from ansible_collections.kbypass.testbed.plugins.module_utils import hugepages as hp_utils
 from ansible_collections.kbypass.testbed.plugins.modules import hugepages as hp_module
 
-from ..module_utils.test_hugepages import FakeKernel
+from ..module_utils.test_hugepages import FakeKernel, mount
 
 REAL_2M = '/sys/kernel/mm/hugepages/hugepages-2048kB'
 
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
-    """A fake host: the module's files live under tmp_path, writes and commands go to FakeKernel."""
+    """A fake host: the module's files live under tmp_path, writes go to FakeKernel; its commands
+    (through the module's command_runner) to kernel.commands."""
     kernel = FakeKernel(tmp_path, count=16)
     monkeypatch.setattr(hp_utils, 'DEFAULT_ROOT', str(tmp_path))
     monkeypatch.setattr(sysfs, 'write_file', kernel.writer)
-    monkeypatch.setattr(hp_module, 'command_runner', lambda module: kernel.run)
     return kernel
 
 
 def test_reserves_mounts_and_is_idempotent(run_module, fake):
     args = {'count': 32, 'mount': '/dev/hugepages', 'persistent': True}
-    first = run_module(hp_module.main, args)
+    first = run_module(hp_module.main, args, fake.expect(mount('/dev/hugepages')).commands)
     assert first['changed'] is True and 'failed' not in first
     assert first['before']['count'] == 16 and first['after']['count'] == 32
     assert first['after']['mount']['fstype'] == 'hugetlbfs' and first['reboot_required'] is False
     assert 'diff' not in first
     assert fake.count() == 32 and 'vm.nr_hugepages = 32' in fake.get(hp_utils.SYSCTL_FILE)
-    second = run_module(hp_module.main, args)
+    second = run_module(hp_module.main, args, fake.commands)
     assert second['changed'] is False
 
 
 def test_check_and_diff_mode(run_module, fake):
     out = run_module(hp_module.main, {'count': 64, 'size': '1G', 'node': 0, 'persistent': True,
-                                      '_ansible_check_mode': True, '_ansible_diff': True})
+                                      '_ansible_check_mode': True, '_ansible_diff': True}, fake.commands)
     assert out['changed'] is True and out['reboot_required'] is True
     assert out['diff'][0]['before']['count'] == 16 and out['diff'][0]['after']['count'] == 64
     assert 'hugepagesz=1G hugepages=0:64' in out['diff'][1]['after']
@@ -52,7 +52,7 @@ def test_check_and_diff_mode(run_module, fake):
 
 def test_shortage_fails_and_restores(run_module, fake):
     fake.cap = 20
-    out = run_module(hp_module.main, {'count': 100})
+    out = run_module(hp_module.main, {'count': 100}, fake.commands)
     assert out['failed'] is True
     assert 'asked for 100 pages, the kernel gave 20 (previous reservation 16)' in out['msg']
     assert out['asked'] == 100 and out['got'] == 20 and out['previous'] == 16
@@ -60,14 +60,14 @@ def test_shortage_fails_and_restores(run_module, fake):
 
 
 def test_unsupported_size(run_module, tmp_path, monkeypatch):
-    FakeKernel(tmp_path, sizes=(2048,))
+    kernel = FakeKernel(tmp_path, sizes=(2048,))
     monkeypatch.setattr(hp_utils, 'DEFAULT_ROOT', str(tmp_path))
-    out = run_module(hp_module.main, {'count': 1, 'size': '1G'})
+    out = run_module(hp_module.main, {'count': 1, 'size': '1G'}, kernel.commands)
     assert out['failed'] is True and 'supported sizes: 2M' in out['msg']
 
 
 def test_argument_spec_refuses_other_sizes(run_module, fake):
-    out = run_module(hp_module.main, {'count': 1, 'size': '16G'})
+    out = run_module(hp_module.main, {'count': 1, 'size': '16G'}, fake.commands)
     assert out['failed'] is True and 'size' in out['msg'] and fake.writes == []
 
 

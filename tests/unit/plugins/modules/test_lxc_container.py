@@ -100,6 +100,7 @@ def test_recorded_sequence(monkeypatch, tmp_path, path):
     os.makedirs(lxcpath)
     monkeypatch.setattr(lxc_utils.time, 'sleep', lambda s: None)
     doc = _load(path)
+    assert doc['cases'], path
     for case in doc['cases']:
         commands = replay(_sub(case['mocks']['run_command'], lxcpath), lxcpath,
                           '%s: %s' % (os.path.basename(path), case['id']))
@@ -109,6 +110,7 @@ def test_recorded_sequence(monkeypatch, tmp_path, path):
         result = run_module(lxc_container.main, args, commands, _bin_path)
         commands.verify()
         expected = _sub(case['output'], lxcpath)
+        assert 'changed' in expected or 'failed' in expected, case['id']
         for key, value in expected.items():
             assert result.get(key) == value, '%s: %s' % (case['id'], key)
         if 'files' in case:

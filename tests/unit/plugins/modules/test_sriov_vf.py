@@ -12,12 +12,13 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import sriov as sr
 from ansible_collections.kbypass.testbed.plugins.module_utils import sysfs
 from ansible_collections.kbypass.testbed.plugins.modules import sriov_vf
 
-from ..module_utils.test_sriov import NUMVFS, PF, VF_ADDRESSES, fresh, host
+from ..module_utils.test_sriov import NUMVFS, PF, SETTLE, VF_ADDRESSES, fresh, host
 
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
-    """A fake host: files under tmp_path, sysfs writes, commands and netlink go to FakeSriov."""
+    """A fake host: files under tmp_path, sysfs writes and netlink go to FakeSriov, commands
+    (through the module's command_runner) to fake.commands."""
     kernel = host(tmp_path)
     kernel.sockets = []
 
@@ -31,7 +32,6 @@ def fake(tmp_path, monkeypatch):
     kernel.close = close
     monkeypatch.setattr(sriov_utils, 'DEFAULT_ROOT', kernel.root)
     monkeypatch.setattr(sysfs, 'write_file', kernel.writer)
-    monkeypatch.setattr(sriov_vf, 'command_runner', lambda module: kernel.run)
     monkeypatch.setattr(sriov_vf, 'IPRoute', open_socket)
     monkeypatch.setattr(sriov_vf, 'HAS_PYROUTE2', True)
     return kernel
@@ -39,7 +39,7 @@ def fake(tmp_path, monkeypatch):
 
 def test_create_then_nothing_to_do(run_module, fake):
     args = {'pf': 'ens1', 'num_vfs': 2, 'vfs': [{'index': 1, 'vlan': 100, 'trust': True}], '_ansible_diff': True}
-    first = run_module(sriov_vf.main, args)
+    first = run_module(sriov_vf.main, args, fake.expect(SETTLE, SETTLE).commands)
     assert first['changed'] is True
     assert (first['pf'], first['pf_pci'], first['total_vfs'], first['num_vfs']) == ('ens1', PF, 8, 2)
     assert first['vfs'] == [fresh(0), fresh(1, vlan=100, trust=True)]
@@ -49,13 +49,14 @@ def test_create_then_nothing_to_do(run_module, fake):
     assert first['diff']['after'] == {'num_vfs': 2, 'vfs': first['vfs']}
     assert first['recorded'] == {'pf': 'ens1', 'num_vfs': 0, 'vfs': []}
     assert fake.sockets == ['open', 'closed']
-    again = run_module(sriov_vf.main, dict(args, _ansible_diff=False))
+    again = run_module(sriov_vf.main, dict(args, _ansible_diff=False), fake.commands)
     assert again['changed'] is False and again['actions'] == [] and 'diff' not in again
 
 
 def test_check_mode_writes_nothing(run_module, fake):
     out = run_module(sriov_vf.main, {'pf_pci': '01:00.0', 'num_vfs': 3, '_ansible_check_mode': True,
-                                     'vfs': [{'index': 2, 'mac': '02:00:00:00:00:03', 'driver': 'vfio-pci'}]})
+                                     'vfs': [{'index': 2, 'mac': '02:00:00:00:00:03', 'driver': 'vfio-pci'}]},
+                     fake.commands)
     assert out['changed'] is True and out['num_vfs'] == 3
     assert [vf['pci'] for vf in out['vfs']] == VF_ADDRESSES[:3]
     assert out['vfs'][2]['mac'] == '02:00:00:00:00:03' and out['vfs'][2]['driver'] == 'vfio-pci'
@@ -64,7 +65,8 @@ def test_check_mode_writes_nothing(run_module, fake):
 
 def test_warnings_are_module_warnings(run_module, fake):
     fake.configure('ens1', up=False)
-    out = run_module(sriov_vf.main, {'pf': 'ens1', 'num_vfs': 1, 'vfs': [{'index': 0, 'mac': '02:00:00:00:00:aa'}]})
+    out = run_module(sriov_vf.main, {'pf': 'ens1', 'num_vfs': 1, 'vfs': [{'index': 0, 'mac': '02:00:00:00:00:aa'}]},
+                     fake.expect(SETTLE, SETTLE).commands)
     assert out['changed'] is True and fake.autoprobe() == 1
     warnings = str(out['warnings'])  # strings, or dicts with the message in newer ansible-core
     assert 'VFs created while ens1 is down: igbvf and other VF drivers need the PF up' in warnings
@@ -72,7 +74,7 @@ def test_warnings_are_module_warnings(run_module, fake):
 
 
 def test_refusal_is_a_failure_naming_the_pf(run_module, fake):
-    out = run_module(sriov_vf.main, {'pf': 'ens1', 'num_vfs': 12})
+    out = run_module(sriov_vf.main, {'pf': 'ens1', 'num_vfs': 12}, fake.commands)
     assert out['failed'] is True and out['pf_pci'] == PF and out['pf'] == 'ens1'
     assert 'num_vfs=12' in out['msg'] and 'sriov_totalvfs is 8' in out['msg']
     assert fake.writes == [] and fake.sockets == ['open', 'closed']
@@ -80,14 +82,15 @@ def test_refusal_is_a_failure_naming_the_pf(run_module, fake):
 
 def test_failure_after_a_change_says_changed(run_module, fake):
     fake.pfs[PF]['unsupported'].add('link_state')
-    out = run_module(sriov_vf.main, {'pf': 'ens1', 'num_vfs': 1, 'vfs': [{'index': 0, 'link_state': 'enable'}]})
+    out = run_module(sriov_vf.main, {'pf': 'ens1', 'num_vfs': 1, 'vfs': [{'index': 0, 'link_state': 'enable'}]},
+                     fake.expect(SETTLE).commands)
     assert out['failed'] is True and out['changed'] is True
     assert out['actions'] == ['write 1 to %s' % NUMVFS, 'VF 0: driver none -> igbvf']
     assert 'drop vfs[].link_state' in out['msg'] and fake.autoprobe() == 1
 
 
 def test_unknown_pf_lists_the_sriov_devices(run_module, fake):
-    out = run_module(sriov_vf.main, {'pf': 'ens7', 'state': 'absent'})
+    out = run_module(sriov_vf.main, {'pf': 'ens7', 'state': 'absent'}, fake.commands)
     assert out['failed'] is True and 'pf=ens7: no such network interface' in out['msg']
     assert '0000:01:00.0 (igb, ens1, 8 VFs max, 0 enabled)' in out['msg'] and 'virtio' not in out['msg']
 
@@ -100,7 +103,7 @@ def test_unknown_pf_lists_the_sriov_devices(run_module, fake):
     ({'pf': 'ens1', 'state': 'gone'}, ['state', 'present, absent, restored']),
 ])
 def test_argument_spec(run_module, fake, args, words):
-    out = run_module(sriov_vf.main, args)
+    out = run_module(sriov_vf.main, args, fake.commands)
     assert out['failed'] is True
     for word in words:
         assert word in out['msg']
