@@ -107,7 +107,7 @@ def test_module_wrong_environ():
 EXPECTED = {
     'test_all_used': ('passed', []),
     'test_unconsumed': ('error', ["Commands 'two calls': 1 of 2 recorded calls were not made",
-                                 "call 2: run ['ip', 'addr', 'show']"]),
+                                  "call 2: run ['ip', 'addr', 'show']"]),
     'test_wrong_argv': ('failure', ['call 1 of 1 is not the recorded one',
                                     "recorded: run ['ip', 'link', 'show', 'dev', 'eth0']",
                                     "made:     run ['ip', 'addr', 'show', 'dev', 'eth0']",
@@ -119,7 +119,7 @@ EXPECTED = {
     'test_environ_not_recorded_is_not_checked': ('passed', []),
     'test_simulated_calls_are_strict_too': ('error', ["1 of 2 recorded calls were not made"]),
     'test_spawner_left_over': ('error', ["Commands 'spawner': 1 of 2 recorded calls were not made",
-                                        "call 2: read ['/proc/1/net/udp']"]),
+                                         "call 2: read ['/proc/1/net/udp']"]),
     'test_module_right': ('passed', []),
     'test_module_wrong_argv': ('failure', ["+ 'eth1'"]),
     'test_module_wrong_environ': ('failure', ["environ {'LC_ALL': 'en_US'} recorded, {'LC_ALL': 'C'} passed"]),
