@@ -35,7 +35,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-from ansible_collections.kbypass.testbed.plugins.module_utils import sriov
+from ansible_collections.kbypass.testbed.plugins.module_utils import devbind, sriov
 from ansible_collections.kbypass.testbed.plugins.module_utils.sriov import (
     EXT_MASK, STATE_FILE, SriovError, VfManager)
 
@@ -752,7 +752,7 @@ def test_driver_rebinding_goes_through_devbind(tmp_path):
     assert result['actions'][-1] == 'VF 1: driver none -> vfio-pci'
     # devbind's own steps; the new VF had no driver before, so none is recorded: kernel lets the kernel choose
     assert ('/sys/bus/pci/devices/%s/driver_override' % VF_ADDRESSES[1], 'vfio-pci\n') in fake.writes
-    assert not os.path.exists(fake.p('/var/lib/kbypass/devbind.json'))
+    assert not os.path.exists(fake.p(devbind.STATE_FILE))
     again = fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 1, 'driver': 'vfio-pci'}]).ensure()
     assert again['changed'] is False
     check = fake.manager(pf='ens1', vfs=[{'index': 1, 'driver': 'kernel'}], check_mode=True).ensure()
@@ -760,6 +760,31 @@ def test_driver_rebinding_goes_through_devbind(tmp_path):
     assert fake.bound_to(VF_ADDRESSES[1]) == 'vfio-pci'
     back = fake.manager(pf='ens1', vfs=[{'index': 1, 'driver': 'kernel'}]).ensure()
     assert back['vfs'][1]['driver'] == 'igbvf' and back['vfs'][1]['netdev'] == 'ens1v1'
+
+
+def test_the_pf_is_recorded_before_its_first_write(tmp_path):
+    fake = host(tmp_path)
+    seen = []
+    kernel = fake.writer
+
+    def writer(path, text):
+        seen.append(fake.records())
+        kernel(path, text)
+    VfManager(fake, root=fake.root, run_command=fake.run, writer=writer, pf='ens1', num_vfs=2).ensure()
+    assert seen[0] == {PF: {'pf': 'ens1', 'num_vfs': 0, 'vfs': []}}
+
+
+def test_removed_vfs_take_their_devbind_records_with_them(tmp_path):
+    """A VF moved from igbvf to vfio-pci has its kernel driver in devbind's ledger file; the count
+    change that removes it drops that record (there is no device left to give it back to)."""
+    fake = with_vfs(host(tmp_path), 2)
+    fake.manager(pf='ens1', vfs=[{'index': 1, 'driver': 'vfio-pci'}]).ensure()
+    with open(fake.p(devbind.STATE_FILE)) as handle:
+        assert json.load(handle) == {VF_ADDRESSES[1]: {'driver': 'igbvf', 'netdevs': ['ens1v1']}}
+    fake.manager(pf='ens1', state='absent', force=True).ensure()
+    assert not os.path.exists(fake.p(devbind.STATE_FILE))
+    fake.manager(pf='ens1', state='restored').ensure()
+    assert fake.records() is None and os.listdir(fake.p(os.path.dirname(STATE_FILE))) == []
 
 
 def test_a_vfio_vf_blocks_a_count_change_until_forced(tmp_path):
