@@ -26,6 +26,7 @@ import traceback
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     CASE_FILE, CONDITION_COLUMNS, CSV_COLUMNS, HOST_FILE, METRICS, PLAN_FILE, RUN_FILE, SCHEMA_VERSION,
 )
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
 from ansible_collections.kbypass.testbed.plugins.module_utils.paths import DATA_PATHS, study_row
 
 try:
@@ -1280,11 +1281,7 @@ def write_report(run_dir, check_mode=False):
         changed.append(rel)
         if check_mode:
             continue
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + '.tmp'
-        with open(tmp, 'wb') as handle:
-            handle.write(content)
-        os.replace(tmp, path)
+        write_atomic(path, content)
     for rel in PLOT_FILES.values():
         path = os.path.join(run_dir, rel)
         if rel not in report['files'] and os.path.exists(path):
