@@ -353,14 +353,20 @@ def test_state_file_keeps_the_kernel_driver_across_userspace_drivers(tmp_path):
     assert result['after'] == {'driver': 'e1000e', 'netdevs': ['eth1']}
 
 
-def test_the_driver_is_recorded_before_the_first_write(tmp_path):
-    fake = host(tmp_path)
+def noting_writer(fake, look):
+    """The fake kernel's writer, noting what ``look()`` returns before each write (the ledger's
+    record at the moment the host is changed); returns (writer, the list of what it noted)."""
     seen = []
-    kernel = fake.writer
 
     def writer(path, text):
-        seen.append(fake.state())
-        kernel(path, text)
+        seen.append(look())
+        fake.writer(path, text)
+    return writer, seen
+
+
+def test_the_driver_is_recorded_before_the_first_write(tmp_path):
+    fake = host(tmp_path)
+    writer, seen = noting_writer(fake, fake.state)
     DeviceBinder(NIC, 'vfio-pci', root=fake.root, run_command=fake.run, writer=writer).ensure()
     assert seen[0] == {NIC: {'driver': 'e1000e', 'netdevs': ['eth1']}}
 

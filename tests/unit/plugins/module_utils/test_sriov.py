@@ -39,7 +39,7 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import devbind, sr
 from ansible_collections.kbypass.testbed.plugins.module_utils.sriov import (
     EXT_MASK, STATE_FILE, SriovError, VfManager)
 
-from .test_devbind import FakePci
+from .test_devbind import FakePci, noting_writer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'sriov')
 
@@ -764,12 +764,7 @@ def test_driver_rebinding_goes_through_devbind(tmp_path):
 
 def test_the_pf_is_recorded_before_its_first_write(tmp_path):
     fake = host(tmp_path)
-    seen = []
-    kernel = fake.writer
-
-    def writer(path, text):
-        seen.append(fake.records())
-        kernel(path, text)
+    writer, seen = noting_writer(fake, fake.records)
     VfManager(fake, root=fake.root, run_command=fake.run, writer=writer, pf='ens1', num_vfs=2).ensure()
     assert seen[0] == {PF: {'pf': 'ens1', 'num_vfs': 0, 'vfs': []}}
 
