@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import parsers, testpmd
 from ansible_collections.kbypass.testbed.plugins.module_utils.commands import run_program
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     CASE_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, METRICS,
@@ -302,12 +303,7 @@ class CaseRunner:
             record['error'] = str(exc)
         record['elapsed_s'] = round(self.sp.now() - t0, 3)
         record['metrics'] = dict((k, v) for k, v in record['metrics'].items() if k in METRICS)
-        case_file = self._path(CASE_FILE)
-        tmp = case_file + '.tmp'
-        with open(tmp, 'w') as handle:
-            json.dump(record, handle, indent=1, sort_keys=True)
-            handle.write('\n')
-        os.rename(tmp, case_file)
+        write_atomic(self._path(CASE_FILE), json.dumps(record, indent=1, sort_keys=True) + '\n')
         record['headline'] = (parsers.headline(c['mode'], record['metrics']) if record['status'] == 'ok'
                               else 'FAILED: %s' % record['error'])
         record['files'] = sorted(set(self.files))

@@ -20,6 +20,8 @@ import signal
 import subprocess
 import time
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
+
 
 class DaemonError(Exception):
     def __init__(self, msg, **result):
@@ -38,10 +40,7 @@ class SystemOps:
             return None
 
     def write(self, path, text):
-        tmp = path + '.tmp'
-        with open(tmp, 'w') as handle:
-            handle.write(text)
-        os.rename(tmp, path)
+        write_atomic(path, text)
 
     def remove(self, path):
         try:

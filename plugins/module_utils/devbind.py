@@ -12,17 +12,18 @@ tests run against a fake sysfs tree; sysfs attributes are written by :func:`sysf
 Binding: unbind from the current driver, write the driver name to ``driver_override``, write the
 address to ``/sys/bus/pci/drivers_probe``, read the driver back, then clear ``driver_override``
 again (as dpdk-devbind.py does, so that another tool can later bind the device elsewhere).
-The driver a device had before it was first moved to another driver is kept in a state file, so
-``driver: kernel`` can give it back.
+The kernel driver a device had before it was first moved away from it is recorded in the ledger
+(owner ``devbind``, :mod:`ledger`) before the move, so ``driver: kernel`` can give it back; the
+record is dropped once it is given back (or once the device is gone).
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
 import os
 import re
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import STATE_DIR, Ledger, LedgerError
 from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import RootedFiles
 
 DEFAULT_ROOT = ''
@@ -33,7 +34,8 @@ DRIVERS_PROBE = '/sys/bus/pci/drivers_probe'
 IOMMU_GROUPS = '/sys/kernel/iommu_groups'
 NOIOMMU_PARAM = '/sys/module/vfio/parameters/enable_unsafe_noiommu_mode'
 ROUTE_FILE = '/proc/net/route'
-STATE_FILE = '/var/lib/kbypass/devbind.json'
+OWNER = 'devbind'
+STATE_FILE = Ledger().file(OWNER)
 
 USERSPACE_DRIVERS = ('vfio-pci', 'uio_pci_generic', 'igb_uio')
 KERNEL = 'kernel'
@@ -88,13 +90,13 @@ class DeviceBinder(RootedFiles):
     error = DevbindError
 
     def __init__(self, device, driver, force=False, root=None, run_command=None, check_mode=False,
-                 writer=None, state_file=STATE_FILE):
+                 writer=None, state_dir=STATE_DIR):
         super(DeviceBinder, self).__init__(DEFAULT_ROOT if root is None else root, run_command, writer)
         self.device = device
         self.driver = driver
         self.force = force
         self.check_mode = check_mode
-        self.state_file = state_file
+        self.ledger = Ledger(self.root, state_dir, check_mode)
         self.address = None
 
     # ----------------------------------------------------------------- helpers
@@ -166,8 +168,12 @@ class DeviceBinder(RootedFiles):
         return '%s (%s)' % (address, ', '.join([self.current_driver(address) or 'no driver']
                                                + self.netdevs(address) + list(extra)))
 
-    def read_state_file(self):
-        return self._read_record(self.state_file, 'it only records the drivers devices had before they were bound')
+    def _ledger(self, operation, *args):
+        """A ledger operation on the devbind owner; a LedgerError becomes a DevbindError."""
+        try:
+            return getattr(self.ledger, operation)(OWNER, *args)
+        except LedgerError as exc:
+            raise DevbindError('device %s: %s' % (self.address or self.device, exc))
 
     def state(self, driver, netdevs):
         return {'driver': driver, 'netdevs': netdevs}
@@ -252,32 +258,37 @@ class DeviceBinder(RootedFiles):
             pass
         return self.current_driver()
 
-    def _record(self, data, original, netdevs):
+    def _record(self, original, netdevs):
+        """Record the kernel driver the device has before it is moved away from it (the first one
+        recorded wins); True when it was recorded now."""
         if original is None or original in USERSPACE_DRIVERS:
-            return
-        data[self.address] = {'driver': original, 'netdevs': netdevs}
-        path = self.path(self.state_file)
-        try:
-            if not os.path.isdir(os.path.dirname(path)):
-                os.makedirs(os.path.dirname(path))
-            tmp = path + '.kbypass-tmp'
-            with open(tmp, 'w') as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-                handle.write('\n')
-            os.rename(tmp, path)
-        except (IOError, OSError) as exc:
-            raise DevbindError('device %s is bound, but the state file %s could not be written: %s; '
-                               'driver: kernel will not know %s was its driver'
-                               % (self.address, self.state_file, exc, original))
+            return False
+        return self._ledger('record', self.address, self.state(original, netdevs))
+
+    def _gone(self, recorded):
+        """driver: kernel for a device that is no longer there (a VF removed since): nothing to give
+        back; its record is dropped."""
+        self._ledger('forget', self.address)
+        state = self.state(None, [])
+        return {'changed': True, 'device': self.address, 'driver': None, 'before': state, 'after': state,
+                'iommu_group': None,
+                'warnings': ['device %s is gone (no %s): its kernel driver %s cannot be given back, its record '
+                             'was dropped from %s' % (self.address, self.dev(), recorded.get('driver'),
+                                                       self.ledger.file(OWNER))],
+                'diff': {'before_header': 'driver of %s' % self.address, 'before': state,
+                         'after_header': 'driver of %s' % self.address, 'after': state}}
 
     def ensure(self):
         """Converge; return the result dict (changed, device, before, after, diff)."""
+        self.address = normalize_address(self.device)
+        record = self._ledger('recorded', self.address) or {}
+        if self.driver == KERNEL and record and not os.path.isdir(self.path(self.dev())):
+            return self._gone(record)
         self.validate()
         current = self.current_driver()
         netdevs = self.netdevs()
         before = self.state(current, netdevs)
-        data = self.read_state_file()
-        recorded = (data.get(self.address) or {}).get('driver')
+        recorded = record.get('driver')
 
         if self.driver == KERNEL:
             wanted = recorded  # None: let the kernel choose
@@ -289,10 +300,14 @@ class DeviceBinder(RootedFiles):
             wanted = self.driver
             done = current == wanted
 
-        result = {'changed': not done, 'device': self.address, 'before': before, 'driver': wanted}
+        # given back already (a record an earlier version never dropped): only the record goes
+        forget = self.driver == KERNEL and bool(record)
+        result = {'changed': not done or forget, 'device': self.address, 'before': before, 'driver': wanted}
         if done:
             after = dict(before)
             result['driver'] = current
+            if forget:
+                self._ledger('forget', self.address)
         else:
             self.check_in_use(netdevs)
             if wanted is not None:
@@ -303,14 +318,18 @@ class DeviceBinder(RootedFiles):
                 if wanted in USERSPACE_DRIVERS:
                     guess = []
                 else:
-                    guess = (data.get(self.address) or {}).get('netdevs') or []
+                    guess = record.get('netdevs') or []
                 after = self.state(wanted, guess)
             else:
+                # written down before the change: a run that fails halfway still knows the driver
+                recorded_now = self.driver != KERNEL and self._record(current, netdevs)
                 self._probe(wanted)
                 got = self.current_driver()
                 ok = (got == wanted) if wanted is not None else (got is not None and got not in USERSPACE_DRIVERS)
                 if not ok:
                     back = self._rollback(current)
+                    if recorded_now and back == current:
+                        self._ledger('forget', self.address)
                     raise DevbindError(
                         'device %s: asked for driver %s, but after the probe it is bound to %s; it was put '
                         'back to %s (now: %s). Check dmesg for the driver\'s reason%s'
@@ -320,8 +339,8 @@ class DeviceBinder(RootedFiles):
                 if wanted is not None:
                     # as dpdk-devbind.py does: clear the override so other tools can rebind the device
                     self._write(self.dev() + '/driver_override', '\n')
-                if current not in USERSPACE_DRIVERS and current is not None:
-                    self._record(data, current, netdevs)
+                if forget:
+                    self._ledger('forget', self.address)
                 if got not in USERSPACE_DRIVERS:
                     self._settle_udev()  # a kernel driver's interface is renamed by udev right after it appears
                 after = self.state(got, self.netdevs())

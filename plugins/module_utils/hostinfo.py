@@ -11,6 +11,7 @@ import platform
 import re
 import shutil
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import format_cpu_list, parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import SCHEMA_VERSION
 
@@ -107,8 +108,5 @@ def write_json_if_changed(path, data):
     text = json.dumps(data, indent=1, sort_keys=True) + '\n'
     if _read(path) == text:
         return False
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as handle:
-        handle.write(text)
-    os.rename(tmp, path)
+    write_atomic(path, text)
     return True

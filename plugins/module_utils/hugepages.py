@@ -20,6 +20,7 @@ __metaclass__ = type
 import os
 import re
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
 from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import RootedFiles
 
 DEFAULT_ROOT = ''
@@ -251,13 +252,7 @@ class HugepageManager(RootedFiles):
         return {GRUB_FILE: (old, render_grub(pages))}
 
     def _write_config(self, path, text):
-        directory = os.path.dirname(self.path(path))
-        if not os.path.isdir(directory):
-            os.makedirs(directory)
-        tmp = self.path(path) + '.kbypass-tmp'
-        with open(tmp, 'w') as handle:
-            handle.write(text)
-        os.rename(tmp, self.path(path))
+        write_atomic(self.path(path), text)
 
     # ----------------------------------------------------------------- changing
     def _set_count(self, previous):

@@ -31,8 +31,9 @@ __metaclass__ = type
 
 import os
 import re
-import tempfile
 import time
+
+from ansible_collections.kbypass.testbed.plugins.module_utils import ledger
 
 TOOLS = ('lxc-create', 'lxc-start', 'lxc-stop', 'lxc-destroy', 'lxc-info', 'lxc-ls', 'lxc-wait', 'lxc-attach')
 TEMPLATES = ('busybox', 'debian', 'none')
@@ -180,24 +181,9 @@ def render_config(text, managed):
 
 
 def write_atomic(path, text):
-    """Replace ``path`` with ``text`` atomically, keeping its mode (0640 for a new file)."""
-    directory = os.path.dirname(path) or '.'
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except OSError:
-        mode = 0o640
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.config.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Replace ``path`` with ``text`` atomically (:func:`ledger.write_atomic`), keeping its mode
+    (0640 for a new file)."""
+    ledger.write_atomic(path, text, mode=0o640)
 
 
 def _read(path):

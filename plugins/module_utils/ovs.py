@@ -12,17 +12,19 @@ by ``run_command``, which returns (rc, stdout, stderr)), so the unit tests repla
 * ``/usr/share/openvswitch/scripts/ovs-ctl status`` and ``readlink /proc/PID/exe`` read the daemons;
 * ``update-alternatives --query ovs-vswitchd`` reads which ovs-vswitchd binary is installed as the default.
 
-:class:`ServiceManager` records the host's OVS state before its first change in a JSON state file
-(users, daemons running before, the alternative, other_config keys and their old values) and gives it
-back when the last user releases it.
+:class:`ServiceManager` records the host's OVS state before its first change in the ledger (:mod:`ledger`,
+owner ``openvswitch``: ``before``, the daemons running before and the alternative; ``users``, each
+user's binary and the old values of the other_config keys it set) and gives it back when the last
+user releases it.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import json
-import os
 import re
+
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import Ledger, LedgerError
 
 OVS_CTL = '/usr/share/openvswitch/scripts/ovs-ctl'
 ALTERNATIVE = 'ovs-vswitchd'
@@ -33,6 +35,8 @@ DAEMONS = ('ovsdb-server', 'ovs-vswitchd')
 EAL_KEYS = ('dpdk-init', 'dpdk-socket-mem', 'dpdk-socket-limit', 'dpdk-lcore-mask', 'dpdk-extra',
             'dpdk-alloc-mem', 'dpdk-hugepage-dir')
 DEFAULT_PRIORITY = '32768'
+OWNER = 'openvswitch'
+STATE_FILE = Ledger().file(OWNER)
 
 _STATUS_RE = re.compile(r'^(ovsdb-server|ovs-vswitchd) is (running|not running)(?: with pid (\d+))?', re.M)
 
@@ -346,8 +350,7 @@ class ServiceManager(object):
     gives back what ``user`` changed and, when no user is left, the daemons' state from before."""
 
     def __init__(self, run_command, user, state='started', binary='any', other_config=None,
-                 state_file='/var/lib/kbypass-state/openvswitch.json', systemd=False, ovs_ctl=OVS_CTL,
-                 check_mode=False, read_file=None, write_file=None, remove_file=None):
+                 state_file=STATE_FILE, systemd=False, ovs_ctl=OVS_CTL, check_mode=False, root=''):
         self.run_command = run_command
         self.cli = OvsCli(run_command)
         self.user = user
@@ -358,9 +361,7 @@ class ServiceManager(object):
         self.systemd = systemd
         self.ovs_ctl = ovs_ctl
         self.check_mode = check_mode
-        self.read_file = read_file or _read_file
-        self.write_file = write_file or _write_file
-        self.remove_file = remove_file or _remove_file
+        self.ledger, self.owner = Ledger.for_file(state_file, root, check_mode)
         self.actions = []
 
     # ---------------------------------------------------------------- reading
@@ -383,15 +384,27 @@ class ServiceManager(object):
         rows = self.cli.table('Open_vSwitch', ['other_config'])
         return (rows[0]['other_config'] or {}) if rows else {}
 
-    def load(self):
-        text = self.read_file(self.state_file)
-        if text is None:
-            return None
+    def _ledger(self, operation, *args):
         try:
-            return json.loads(text)
-        except ValueError:
-            raise OvsError('state file %s is not JSON; remove it only if OVS is as it was before '
-                           'kbypass touched it' % self.state_file)
+            return getattr(self.ledger, operation)(self.owner, *args)
+        except LedgerError as exc:
+            raise OvsError('%s (remove it only if OVS is as it was before kbypass touched it)' % exc)
+
+    def load(self):
+        """The record ({before, users}), None when OVS was not changed."""
+        record = self._ledger('load')
+        if not record:
+            return None
+        if not isinstance(record.get('before'), dict) or not isinstance(record.get('users', {}), dict):
+            raise OvsError('%s has no before (the OVS state from before kbypass changed it); remove it only if '
+                           'OVS is as it was before kbypass touched it' % self.state_file)
+        record.setdefault('users', {})
+        return record
+
+    def _write(self, record):
+        """The host's OVS state first (kept once recorded), then the users."""
+        self._ledger('record', 'before', record['before'])
+        self._ledger('store', 'users', record['users'])
 
     # ---------------------------------------------------------------- doing
     def _do(self, label, argv):
@@ -487,8 +500,7 @@ class ServiceManager(object):
         self._saved = text
         if not any(a.startswith('record state in ') for a in self.actions):
             self.actions.append('record state in %s' % self.state_file)
-        if not self.check_mode:
-            self.write_file(self.state_file, json.dumps(record, indent=1, sort_keys=True) + '\n')
+        self._write(record)
 
     def _started(self, record, daemons, alt):
         if record is None:
@@ -563,37 +575,12 @@ class ServiceManager(object):
             elif before['ovsdb-server'] and daemons['ovsdb-server'] is None:
                 self._start('ovsdb-server')
             self.actions.append('remove %s' % self.state_file)
-            if not self.check_mode:
-                self.remove_file(self.state_file)
+            self._ledger('forget', 'users')
+            self._ledger('forget', 'before')
         else:
             if running_pid is not None and self.exe(running_pid) != target:
                 self._restart_vswitchd('back to %s' % target)
             self.actions.append('record state in %s' % self.state_file)
-            if not self.check_mode:
-                self.write_file(self.state_file, json.dumps(record, indent=1, sort_keys=True) + '\n')
+            self._write(record)
         return {'record': None if last else record, 'binary': target}
 
-
-def _read_file(path):
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None
-
-
-def _write_file(path, text):
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        os.makedirs(directory)
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as handle:
-        handle.write(text)
-    os.rename(tmp, path)
-
-
-def _remove_file(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass

@@ -29,21 +29,24 @@ through driver_override (pci_device_can_probe), then each VF goes to its ``vfs[]
 through ``drivers_probe``, to its default driver. A VF already bound to a kernel driver whose MAC
 is changed is bound again, unless it is in use.
 
-Before the first change to a PF, its VF count and per-VF settings are recorded in a state file
-(``state_file``), so ``state=restored`` can give the PF back what it had (the teardown habit of
-this collection); the record is dropped once restored.
+Before the first change to a PF, its VF count and per-VF settings are recorded in the ledger
+(:mod:`ledger`, owner ``sriov``: ``state_file`` names its file), so ``state=restored`` can give the
+PF back what it had (the teardown habit of this collection); the record is dropped once restored.
+The VFs' own drivers are recorded by devbind in the same ledger directory; the records of VFs the
+PF no longer has are dropped when their count changes.
 """
 
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
 import errno
-import json
 import os
 import re
 
+from ansible_collections.kbypass.testbed.plugins.module_utils import devbind
 from ansible_collections.kbypass.testbed.plugins.module_utils.devbind import (
     DRIVERS_PROBE, USERSPACE_DRIVERS, DeviceBinder, DevbindError, normalize_address)
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import Ledger, LedgerError
 from ansible_collections.kbypass.testbed.plugins.module_utils.netlink import (
     LinkError, normalize_mac, validate_ifname)
 from ansible_collections.kbypass.testbed.plugins.module_utils.sysfs import RootedFiles
@@ -52,7 +55,8 @@ DEFAULT_ROOT = ''
 
 PCI_DEVICES = '/sys/bus/pci/devices'
 CLASS_NET = '/sys/class/net'
-STATE_FILE = '/var/lib/kbypass-state/sriov.json'
+OWNER = 'sriov'
+STATE_FILE = Ledger().file(OWNER)
 VFIO_PCI_SRIOV_PARAM = '/sys/module/vfio_pci/parameters/enable_sriov'
 
 # include/uapi/linux/rtnetlink.h
@@ -258,6 +262,7 @@ class VfManager(RootedFiles):
         self.force = force
         self.check_mode = check_mode
         self.state_file = state_file
+        self.ledger, self.owner = Ledger.for_file(state_file, self.root, check_mode)
         self.address = None
         self.pf_name = None
         self.pf_index = None
@@ -273,7 +278,8 @@ class VfManager(RootedFiles):
     def binder(self, address, driver, check_mode=None):
         """A devbind DeviceBinder on the same root, writer and runner."""
         return DeviceBinder(address, driver, force=self.force, root=self.root, run_command=self.run_command,
-                            check_mode=self.check_mode if check_mode is None else check_mode, writer=self.writer)
+                            check_mode=self.check_mode if check_mode is None else check_mode, writer=self.writer,
+                            state_dir=self.ledger.directory)
 
     @property
     def what(self):
@@ -398,31 +404,21 @@ class VfManager(RootedFiles):
             out.append(vf)
         return out
 
-    # ----------------------------------------------------------------- state file
-    def load_records(self):
-        return self._read_record(self.state_file, 'delete it only if no PF has to be given back its VFs: it records '
-                                                  'what each PF had before kbypass changed it')
-
-    def _save_records(self, data):
-        path = self.path(self.state_file)
+    # ----------------------------------------------------------------- ledger
+    def _ledger(self, operation, *args, **kwargs):
+        """A ledger operation (on the sriov owner unless ``owner`` is given); a LedgerError becomes
+        a SriovError carrying what was changed already."""
+        owner = kwargs.pop('owner', self.owner)
         try:
-            if not data:
-                if os.path.exists(path):
-                    os.unlink(path)
-                return
-            if not os.path.isdir(os.path.dirname(path)):
-                os.makedirs(os.path.dirname(path))
-            tmp = path + '.kbypass-tmp'
-            with open(tmp, 'w') as handle:
-                json.dump(data, handle, indent=2, sort_keys=True)
-                handle.write('\n')
-            os.rename(tmp, path)
-        except (IOError, OSError) as exc:
-            raise self.fail('cannot write the state file %s: %s; run as root (nothing was changed on %s yet '
-                            'unless actions say so)' % (self.state_file, exc, self.what))
+            return getattr(self.ledger, operation)(owner, *args)
+        except LedgerError as exc:
+            raise self.fail('%s (nothing was changed on %s yet unless actions say so)' % (exc, self.what))
+
+    def load_records(self):
+        return self._ledger('load')
 
     def _record_before_change(self, records, before):
-        """Write what the PF has before the first change of this run, unless already recorded."""
+        """Record what the PF has before the first change of this run, unless already recorded."""
         if self._recorded or self.check_mode:
             return
         self._recorded = True
@@ -431,7 +427,14 @@ class VfManager(RootedFiles):
         records[self.address] = {
             'pf': self.pf_name, 'num_vfs': len(before),
             'vfs': [dict((k, vf[k]) for k in ('index', 'driver') + NETLINK_KEYS) for vf in before]}
-        self._save_records(records)
+        self._ledger('record', self.address, records[self.address])
+
+    def _forget_removed_vfs(self, before):
+        """A count change removes every VF ``before`` (a non-zero count changes only through 0): their
+        devbind records go with them, there is no device left to give a driver back to."""
+        for vf in before:
+            if vf['pci']:
+                self._ledger('forget', vf['pci'], owner=devbind.OWNER)
 
     # ----------------------------------------------------------------- what is wanted
     def wanted(self, current, record):
@@ -844,6 +847,7 @@ class VfManager(RootedFiles):
                     if count:
                         self.autoprobe(True)
                     self.set_count(current, count)
+                    self._forget_removed_vfs(before)
                     _num_vf, vfinfo = self.read_vfinfo()
                 if any(netlink_changes((vfinfo or {}).get(i), settings[i]) for i in settings):
                     self._record_before_change(records, before)
@@ -875,7 +879,7 @@ class VfManager(RootedFiles):
             self.stale_mac_warnings(settings, after, skipped)
             if self.state == 'restored' and self.address in records:
                 records.pop(self.address)
-                self._save_records(records)
+                self._ledger('forget', self.address)
                 self.actions.append('drop the record of %s from %s' % (self.address, self.state_file))
 
         recorded = records.get(self.address)

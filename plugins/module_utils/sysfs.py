@@ -7,7 +7,6 @@ are run through the ``run_command`` given (commands.command_runner in the module
 from __future__ import (absolute_import, division, print_function)
 __metaclass__ = type
 
-import json
 import os
 
 
@@ -54,18 +53,6 @@ class RootedFiles(object):
             return int(text.strip())
         except (AttributeError, ValueError):
             return default
-
-    def _read_record(self, path, what):
-        """A JSON object this collection wrote earlier (what a host had before it changed it);
-        {} when there is none. ``what`` says what the file records, for the error message."""
-        text = self._read(path)
-        if not text:
-            return {}
-        try:
-            data = json.loads(text)
-        except ValueError:
-            raise self.error('%s is not valid JSON; fix it, or delete it (%s)' % (path, what))
-        return data if isinstance(data, dict) else {}
 
     def _write_raw(self, path, text):
         (self.writer or write_file)(self.path(path), text)

@@ -23,8 +23,11 @@ description:
   - For V(vfio-pci) an IOMMU is required (entries in C(/sys/kernel/iommu_groups), or vfio's
     C(enable_unsafe_noiommu_mode)).
   - A driver that is not loaded is loaded with modprobe.
-  - The kernel driver a device had before it was bound elsewhere is recorded in
-    C(/var/lib/kbypass/devbind.json), so O(driver=kernel) can give it back.
+  - The kernel driver a device had before it was first bound elsewhere is recorded, before the change,
+    in the ledger C(/var/lib/kbypass-state/devbind.json), so O(driver=kernel) can give it back; the
+    record is dropped once given back. A record left in C(/var/lib/kbypass/devbind.json) by an earlier
+    version is moved into the ledger. O(driver=kernel) for a recorded device that is gone (a VF
+    removed since) drops its record, with a warning.
 author: kbypass.testbed maintainers (@kbypass)
 extends_documentation_fragment:
   - kbypass.testbed.attributes

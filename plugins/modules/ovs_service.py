@@ -117,7 +117,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import OVS_CTL, OvsError, ServiceManager
+from ansible_collections.kbypass.testbed.plugins.module_utils.ovs import OVS_CTL, STATE_FILE, OvsError, ServiceManager
 from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
 from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 
@@ -129,7 +129,7 @@ def main():
             state=dict(type='str', choices=['started', 'released'], default='started'),
             binary=dict(type='str', choices=['any', 'plain', 'dpdk'], default='any'),
             other_config=dict(type='dict', default={}),
-            state_file=dict(type='path', default='/var/lib/kbypass-state/openvswitch.json'),
+            state_file=dict(type='path', default=STATE_FILE),
             systemd=dict(type='bool'),
             ovs_ctl=dict(type='path', default=OVS_CTL),
         ),

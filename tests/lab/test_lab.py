@@ -7,7 +7,9 @@ Run through the harness, which boots the guests and points KBYPASS_LAB_INVENTORY
   python tests/lab/lab.py run -- python -m pytest tests/lab/test_lab.py     (make test-lab)
 Order: device binding and SR-IOV (tests/lab/devices.yml), then the benchmark (OVS with the kernel
 datapath and SR-IOV VFs in the containers, each on one host and as a two-host pair), then
-teardown, which always runs.
+teardown, which always runs: just before it, tests/lab/bind-for-teardown.yml binds spare0 to
+vfio-pci again on every guest (on lab2 with its record where the previous version kept it,
+/var/lib/kbypass/devbind.json), and teardown alone must give it back.
 KBYPASS_LAB_SCOPE=devices (what `make test` runs) leaves out the benchmark, the long part under TCG;
 full (the default, `make test-lab`) runs everything.
 """
@@ -66,16 +68,22 @@ def playbook(path, *args, check=True):
     return ansible(['ansible-playbook', path, '-i', INVENTORY] + list(args), check)
 
 
+def shell(script, hosts='kbypass_hosts'):
+    return ansible(['ansible', hosts, '-i', INVENTORY, '-o', '-m', 'ansible.builtin.shell', '-a', script], check=False)
+
+
 def guest_state():
     """What the benchmark may leave behind on each guest."""
     script = ('lxc-ls -1 2>/dev/null | grep ^kbp- ; ip -br link | grep -E "^(kbp-|ovs-system)" | cut -d" " -f1; '
               'ls -d /var/lib/kbypass /var/lib/kbypass-state /run/kbypass /opt/kbypass/bin/icperf 2>/dev/null; '
+              # the ledger: any file left is host state not given back, a devbind record a bound device
+              'ls -A /var/lib/kbypass-state 2>/dev/null | sed "s|^|ledger: |"; '
+              'for f in /var/lib/kbypass-state/devbind.json /var/lib/kbypass/devbind.json; do '
+              '[ -e "$f" ] && echo "devbind record left: $f: $(tr -d "\\n" < "$f")"; done; '
               'n=$(cat /sys/class/net/sriov0/device/sriov_numvfs); [ "$n" = 0 ] || echo "sriov0: $n VFs"; '
               '[ "$(basename "$(readlink /sys/class/net/spare0/device/driver)")" = e1000e ] || echo spare0 not on e1000e; '
               'ovs-vsctl --timeout=5 list-br 2>/dev/null; true')
-    proc = ansible(['ansible', 'kbypass_hosts', '-i', INVENTORY, '-o', '-m', 'ansible.builtin.shell', '-a', script],
-                   check=False)
-    return proc.stdout
+    return shell(script).stdout
 
 
 @pytest.fixture(scope='module')
@@ -98,6 +106,9 @@ def lab(tmp_path_factory):
             out['run_dir'] = sorted(glob.glob(os.path.join(results, '*T*Z-*')))[-1]
     finally:
         # before the tests read it (a module fixture's code after yield runs after every test)
+        for old in glob.glob(os.path.join(results, 'bound-*.json')):
+            os.remove(old)
+        out['bound'] = playbook(os.path.join(TOP, 'tests', 'lab', 'bind-for-teardown.yml'), check=False)
         t0 = time.monotonic()
         out['teardown'] = playbook(os.path.join(TOP, 'playbooks', 'teardown.yml'), check=False)
         out['timings']['teardown_s'] = round(time.monotonic() - t0)
@@ -242,4 +253,27 @@ def test_teardown_leaves_nothing_on_the_guests(lab):
     for host in hosts:
         status, stdout, stderr = found[host]
         assert status == 'ok' and stderr == '', '%s: %s %s %s' % (host, status, stdout, stderr)
+        assert 'devbind record left' not in stdout, '%s: a bound device was not given back: %s' % (host, stdout)
         assert stdout in ('', '\\n'), '%s left: %s' % (host, stdout)
+
+
+def test_teardown_alone_gives_a_bound_device_back(lab):
+    """spare0 bound to vfio-pci just before teardown.yml (tests/lab/bind-for-teardown.yml), on lab2 with
+    its record where the previous version kept it: teardown alone gives it back to e1000e on every
+    guest and leaves no devbind record."""
+    assert lab['bound'].returncode == 0, lab['bound'].stdout[-3000:]
+    records = sorted(glob.glob(os.path.join(lab['results'], 'bound-*.json')))
+    hosts = [os.path.basename(p)[len('bound-'):-len('.json')] for p in records]
+    assert 'lab1' in hosts, lab['bound'].stdout[-3000:]
+    for host, path in zip(hosts, records):
+        with open(path) as handle:
+            steps = json.load(handle)
+        assert steps['bound']['before']['driver'] == 'e1000e', steps
+        assert steps['bound']['after']['driver'] == 'vfio-pci', steps
+        # lab2: the record only where the previous version kept it
+        assert (steps['ledger_record'], steps['old_record']) == ((False, True) if host == 'lab2' else (True, False)), steps
+    found = oneline_results(lab['after'])
+    assert sorted(found) == sorted(hosts), lab['after'][-3000:]
+    for host in hosts:
+        stdout = found[host][1]
+        assert 'spare0 not on e1000e' not in stdout and 'devbind record left' not in stdout, (host, stdout)

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
 from ansible_collections.kbypass.testbed.plugins.module_utils.report.load import check_run_dir, counts, load_run
 from ansible_collections.kbypass.testbed.plugins.module_utils.report.plots import HAS_MATPLOTLIB, PLOT_FILES, make_plots
 from ansible_collections.kbypass.testbed.plugins.module_utils.report.render import (
@@ -71,11 +72,7 @@ def write_report(run_dir, check_mode=False):
         changed.append(rel)
         if check_mode:
             continue
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + '.tmp'
-        with open(tmp, 'wb') as handle:
-            handle.write(content)
-        os.replace(tmp, path)
+        write_atomic(path, content)
     for rel in PLOT_FILES.values():
         path = os.path.join(run_dir, rel)
         if rel not in report['files'] and os.path.exists(path):

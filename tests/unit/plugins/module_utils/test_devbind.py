@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.kbypass.testbed.plugins.module_utils import devbind
 from ansible_collections.kbypass.testbed.plugins.module_utils.devbind import (
     STATE_FILE, DeviceBinder, DevbindError)
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import LEGACY_DEVBIND, Ledger
 
 from ...harness import Commands, call, expected
 
@@ -378,6 +379,104 @@ def test_state_file_keeps_the_kernel_driver_across_userspace_drivers(tmp_path):
     assert fake.state() == {NIC: {'driver': 'e1000e', 'netdevs': ['eth1']}}
     result = fake.expect(SETTLE).binder(NIC, 'kernel').ensure()
     assert result['after'] == {'driver': 'e1000e', 'netdevs': ['eth1']}
+
+
+def noting_writer(fake, look):
+    """The fake kernel's writer, noting what ``look()`` returns before each write (the ledger's
+    record at the moment the host is changed); returns (writer, the list of what it noted)."""
+    seen = []
+
+    def writer(path, text):
+        seen.append(look())
+        fake.writer(path, text)
+    return writer, seen
+
+
+def test_the_driver_is_recorded_before_the_first_write(tmp_path):
+    fake = host(tmp_path)
+    writer, seen = noting_writer(fake, fake.state)
+    fake.expect(ip_addr('eth1'))
+    DeviceBinder(NIC, 'vfio-pci', root=fake.root, run_command=fake.commands, writer=writer).ensure()
+    fake.commands.verify()
+    assert seen[0] == {NIC: {'driver': 'e1000e', 'netdevs': ['eth1']}}
+
+
+def test_giving_back_forgets_the_record(tmp_path):
+    fake = host(tmp_path)
+    fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
+    assert fake.state() == {NIC: {'driver': 'e1000e', 'netdevs': ['eth1']}}
+    check = fake.binder(NIC, 'kernel', check_mode=True).ensure()
+    assert check['changed'] is True and fake.state() is not None
+    back = fake.expect(SETTLE).binder(NIC, 'kernel').ensure()
+    assert back['changed'] is True and fake.bound_to(NIC) == 'e1000e'
+    # the ledger's file goes with its last record; its directory stays for teardown's leftover check
+    assert fake.state() is None and os.listdir(fake.p(os.path.dirname(STATE_FILE))) == []
+    assert fake.binder(NIC, 'kernel').ensure()['changed'] is False
+    fake.commands.verify()
+
+
+def test_a_failed_bind_put_back_forgets_what_it_recorded(tmp_path):
+    fake = host(tmp_path)
+    fake.refuse.add('vfio-pci')
+    with pytest.raises(DevbindError):
+        fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
+    fake.commands.verify()
+    assert fake.bound_to(NIC) == 'e1000e' and fake.state() is None
+
+
+def test_a_record_of_a_driver_given_back_already_is_dropped(tmp_path):
+    fake = host(tmp_path)
+    fake.put(STATE_FILE, json.dumps({NIC: {'driver': 'e1000e', 'netdevs': ['eth1']}}))
+    result = fake.binder(NIC, 'kernel').ensure()
+    assert result['changed'] is True and fake.writes == [] and fake.state() is None
+
+
+def test_the_record_of_a_device_gone_is_dropped_with_a_warning(tmp_path):
+    fake = host(tmp_path)
+    fake.put(STATE_FILE, json.dumps({'0000:01:10.2': {'driver': 'igbvf', 'netdevs': ['ens1v1']},
+                                     NIC: {'driver': 'e1000e', 'netdevs': ['eth1']}}))
+    result = fake.binder('01:10.2', 'kernel').ensure()
+    assert result['changed'] is True and fake.writes == []
+    assert result['warnings'] == ['device 0000:01:10.2 is gone (no /sys/bus/pci/devices/0000:01:10.2): its kernel '
+                                  'driver igbvf cannot be given back, its record was dropped from ' + STATE_FILE]
+    assert list(fake.state()) == [NIC]
+    with pytest.raises(DevbindError, match='unknown PCI address'):
+        fake.binder('01:10.2', 'kernel').ensure()  # no record: an unknown address as before
+
+
+def test_the_old_record_in_the_benchmark_folder_is_given_back(tmp_path):
+    """A host bound by the previous version: its record is in /var/lib/kbypass/devbind.json."""
+    fake = host(tmp_path)
+    fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
+    os.makedirs(fake.p('/var/lib/kbypass'))
+    os.rename(fake.p(STATE_FILE), fake.p(LEGACY_DEVBIND))
+    check = fake.binder(NIC, 'kernel', check_mode=True).ensure()
+    assert check['after'] == {'driver': 'e1000e', 'netdevs': ['eth1']}
+    assert os.path.exists(fake.p(LEGACY_DEVBIND))
+    result = fake.expect(SETTLE).binder(NIC, 'kernel').ensure()
+    fake.commands.verify()
+    assert result['after'] == {'driver': 'e1000e', 'netdevs': ['eth1']}
+    assert fake.state() is None and not os.path.exists(fake.p(LEGACY_DEVBIND))
+
+
+def test_a_bound_device_is_given_back_after_the_teardown_sequence(tmp_path):
+    """benchmark teardown: the benchmark's folder /var/lib/kbypass goes, then the devices the
+    ledger names are given back (roles/benchmark/tasks/teardown.yml; here in the order that lost the
+    previous version's record: the folder first)."""
+    fake = host(tmp_path)
+    fake.loadable.add('uio_pci_generic')
+    fake.device('0000:05:00.0', native='igb', ifname='eth2')
+    fake.driver('igb')
+    fake.expect(ip_addr('eth1')).binder(NIC, 'vfio-pci').ensure()
+    fake.expect(ip_addr('eth2'), modprobe('uio_pci_generic')).binder('05:00.0', 'uio_pci_generic').ensure()
+    os.makedirs(fake.p('/var/lib/kbypass/runs'))
+    shutil.rmtree(fake.p('/var/lib/kbypass'))
+    book = Ledger(fake.root)
+    for address in sorted(book.records().get(devbind.OWNER, {})):
+        fake.expect(SETTLE).binder(address, 'kernel').ensure()
+    fake.commands.verify()
+    assert fake.bound_to(NIC) == 'e1000e' and fake.bound_to('0000:05:00.0') == 'igb'
+    assert book.records() == {} and book.files() == []
 
 
 def err_default_route(fake):

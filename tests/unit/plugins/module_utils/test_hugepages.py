@@ -14,6 +14,7 @@ import pytest
 from ansible_collections.kbypass.testbed.plugins.module_utils import hugepages as hp
 from ansible_collections.kbypass.testbed.plugins.module_utils.hugepages import (
     GRUB_FILE, SYSCTL_FILE, HugepageManager, HugepagesError)
+from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import STATE_DIR, Ledger
 
 from ...harness import Commands, expected
 
@@ -304,3 +305,43 @@ def test_parsers():
     assert hp.mount_pagesize(mounts[0]['options']) == '1G'
     assert hp.parse_grub_pages('# hugepagesz=2M hugepages=9\nX="$X hugepagesz=1G hugepages=0:1,1:1"\n') == {
         '1G': '0:1,1:1'}
+
+
+def _dpdk_configure(kernel, book, count):
+    """roles/dpdk/tasks/configure.yml: read the pool (check mode), record it, reserve."""
+    now = kernel.manager(count=count, check_mode=True).ensure()
+    book.record('hugepages', '2M', {'count': now['before']['count']})
+    kernel.manager(count=count).ensure()
+
+
+def _dpdk_teardown(kernel, book):
+    """roles/dpdk/tasks/teardown.yml: put each recorded reservation back, then forget it."""
+    for size, value in sorted(book.records(['hugepages']).get('hugepages', {}).items()):
+        kernel.manager(size=size, count=int(value['count'])).ensure()
+        book.forget('hugepages', size)
+
+
+def test_the_dpdk_role_records_the_first_reservation_and_gives_it_back(tmp_path):
+    kernel = FakeKernel(tmp_path / 'root', count=64)
+    book = Ledger(kernel.root)
+    _dpdk_configure(kernel, book, 1024)
+    _dpdk_configure(kernel, book, 512)  # a later run finds 1024: the ledger keeps 64
+    assert book.records() == {'hugepages': {'2M': {'count': 64}}} and kernel.count() == 512
+    _dpdk_teardown(kernel, book)
+    assert kernel.count() == 64 and book.records() == {} and book.files() == []
+
+
+def test_the_previous_versions_hugepages_json_is_given_back(tmp_path):
+    kernel = FakeKernel(tmp_path / 'root', count=1024)
+    kernel.put(STATE_DIR.lstrip('/') + '/hugepages.json', '{"size": "2M", "count": 8}\n')
+    book = Ledger(kernel.root)
+    _dpdk_teardown(kernel, book)
+    assert kernel.count() == 8 and book.files() == []
+
+
+def test_boot_files_are_written_atomically(tmp_path):
+    kernel = FakeKernel(tmp_path, count=0)
+    kernel.manager(count=16, persistent=True).ensure()
+    assert kernel.get(SYSCTL_FILE) == hp.render_sysctl(16)
+    assert os.listdir(os.path.dirname(os.path.join(str(tmp_path), SYSCTL_FILE.lstrip('/')))) == [
+        os.path.basename(SYSCTL_FILE)]

@@ -151,20 +151,17 @@ def test_topology_expectations():
     assert all('dump-flows' in c['argv'] for c in steps['flows_loop_check']['calls'])
 
 
-class Files(object):
-    def __init__(self):
-        self.files = {}
-
-    def kwargs(self):
-        return {'read_file': self.files.get, 'write_file': self.files.__setitem__,
-                'remove_file': lambda path: self.files.pop(path, None)}
+def ledger_files(root):
+    """Every file under the fake root, relative to it."""
+    return sorted(os.path.relpath(os.path.join(d, n), str(root)) for d, _s, names in os.walk(str(root)) for n in names)
 
 
-def test_service_recorded_sequence():
-    """ovs alone, then ovs_dpdk joins (DPDK build, other_config), leaves, and ovs leaves: daemons stop."""
+def test_service_recorded_sequence(tmp_path):
+    """ovs alone, then ovs_dpdk joins (DPDK build, other_config), leaves, and ovs leaves: daemons stop.
+    The record is in the ledger under a fake root, in the file state_file names."""
     steps = load('service.json')
-    files = Files()
     state_file = '/tmp/kbp/record-state.json'
+    path = str(tmp_path) + state_file
     oc = {'dpdk-init': 'true', 'dpdk-socket-mem': '256', 'dpdk-lcore-mask': '0x1', 'pmd-cpu-mask': '0x2'}
     args = {'plain_check': dict(user='ovs', check_mode=True), 'plain_start': dict(user='ovs'),
             'plain_again': dict(user='ovs'),
@@ -174,13 +171,23 @@ def test_service_recorded_sequence():
             'plain_release': dict(user='ovs', state='released'),
             'plain_release_again': dict(user='ovs', state='released')}
     for step in steps:
-        _check(step, lambda replay: ovs.ServiceManager(replay, state_file=state_file, **dict(
-            args[step['name']], **files.kwargs())))
+        _check(step, lambda replay: ovs.ServiceManager(replay, state_file=state_file, root=str(tmp_path),
+                                                       **args[step['name']]))
+        if step['name'] == 'plain_check':
+            assert ledger_files(tmp_path) == []
+        if step['name'] == 'plain_start':
+            first = json.load(open(path))
+            # recorded before the first change: the daemons were not running
+            assert first['before']['ovsdb-server'] is False and first['before']['ovs-vswitchd'] is False
         if step['name'] == 'dpdk_start':
-            record = json.loads(files.files[state_file])
+            record = json.load(open(path))
+            assert record['before'] == first['before'], 'a later user keeps the first record'
             assert record['before']['alternative']['status'] == 'auto'
             assert record['users']['ovs_dpdk']['other_config'] == dict((k, None) for k in oc)
-    assert files.files == {}
+        if step['name'] == 'dpdk_release':
+            assert list(json.load(open(path))['users']) == ['ovs']
+    # the last user gave everything back: the file is gone, its directory stays
+    assert ledger_files(tmp_path) == [] and os.path.isdir(os.path.dirname(path))
     by_name = dict((s['name'], s) for s in steps)
     assert by_name['plain_again']['result']['changed'] is False
     assert any('update-alternatives --set' in a for a in by_name['dpdk_start']['result']['actions'])
@@ -189,7 +196,7 @@ def test_service_recorded_sequence():
     assert by_name['plain_release_again']['result']['changed'] is False
 
 
-def test_service_refuses_missing_dpdk_build():
+def test_service_refuses_missing_dpdk_build(tmp_path):
     replay = Commands([
         call(['/usr/share/openvswitch/scripts/ovs-ctl', 'status'], 1,
              'ovsdb-server is not running\novs-vswitchd is not running\n'),
@@ -197,7 +204,24 @@ def test_service_refuses_missing_dpdk_build():
              'Name: ovs-vswitchd\nStatus: auto\nValue: %s\n\nAlternative: %s\nPriority: 100\n'
              % (ovs.PLAIN_BINARY, ovs.PLAIN_BINARY)),
     ])
-    files = Files()
     with pytest.raises(ovs.OvsError) as exc:
-        ovs.ServiceManager(replay, 'ovs_dpdk', binary='dpdk', state_file='/x', **files.kwargs()).ensure()
+        ovs.ServiceManager(replay, 'ovs_dpdk', binary='dpdk', root=str(tmp_path)).ensure()
     assert 'install openvswitch-switch-dpdk' in str(exc.value)
+    assert ledger_files(tmp_path) == []
+    replay.verify()
+
+
+def test_service_reads_the_record_of_the_previous_version(tmp_path):
+    """openvswitch.json as the previous version wrote it (indent 1) is the ledger's openvswitch owner."""
+    record = {'before': {'ovsdb-server': False, 'ovs-vswitchd': False, 'other_config': None,
+                         'alternative': {'status': 'auto', 'value': ovs.PLAIN_BINARY}},
+              'users': {'ovs': {'binary': 'any', 'other_config': {}}}}
+    path = str(tmp_path) + ovs.STATE_FILE
+    os.makedirs(os.path.dirname(path))
+    with open(path, 'w') as handle:
+        handle.write(json.dumps(record, indent=1, sort_keys=True) + '\n')
+    assert ovs.ServiceManager(None, 'ovs', root=str(tmp_path)).load() == record
+    with open(path, 'w') as handle:
+        handle.write('{"users": {}}\n')
+    with pytest.raises(ovs.OvsError, match='has no before'):
+        ovs.ServiceManager(None, 'ovs', root=str(tmp_path)).load()

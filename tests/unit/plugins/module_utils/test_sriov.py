@@ -37,11 +37,11 @@ from pyroute2.netlink.exceptions import NetlinkError
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 
-from ansible_collections.kbypass.testbed.plugins.module_utils import sriov
+from ansible_collections.kbypass.testbed.plugins.module_utils import devbind, sriov
 from ansible_collections.kbypass.testbed.plugins.module_utils.sriov import (
     EXT_MASK, STATE_FILE, SriovError, VfManager)
 
-from .test_devbind import SETTLE, FakePci, ip_addr, modprobe
+from .test_devbind import SETTLE, FakePci, ip_addr, modprobe, noting_writer
 
 FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'sriov')
 
@@ -758,7 +758,7 @@ def test_driver_rebinding_goes_through_devbind(tmp_path):
     assert result['actions'][-1] == 'VF 1: driver none -> vfio-pci'
     # devbind's own steps; the new VF had no driver before, so none is recorded: kernel lets the kernel choose
     assert ('/sys/bus/pci/devices/%s/driver_override' % VF_ADDRESSES[1], 'vfio-pci\n') in fake.writes
-    assert not os.path.exists(fake.p('/var/lib/kbypass/devbind.json'))
+    assert not os.path.exists(fake.p(devbind.STATE_FILE))
     again = fake.manager(pf='ens1', num_vfs=2, vfs=[{'index': 1, 'driver': 'vfio-pci'}]).ensure()
     assert again['changed'] is False
     check = fake.manager(pf='ens1', vfs=[{'index': 1, 'driver': 'kernel'}], check_mode=True).ensure()
@@ -766,6 +766,29 @@ def test_driver_rebinding_goes_through_devbind(tmp_path):
     assert fake.bound_to(VF_ADDRESSES[1]) == 'vfio-pci'
     back = fake.expect(SETTLE, SETTLE).manager(pf='ens1', vfs=[{'index': 1, 'driver': 'kernel'}]).ensure()
     assert back['vfs'][1]['driver'] == 'igbvf' and back['vfs'][1]['netdev'] == 'ens1v1'
+
+
+def test_the_pf_is_recorded_before_its_first_write(tmp_path):
+    fake = host(tmp_path)
+    writer, seen = noting_writer(fake, fake.records)
+    fake.expect(SETTLE, SETTLE)
+    VfManager(fake, root=fake.root, run_command=fake.commands, writer=writer, pf='ens1', num_vfs=2).ensure()
+    fake.commands.verify()
+    assert seen[0] == {PF: {'pf': 'ens1', 'num_vfs': 0, 'vfs': []}}
+
+
+def test_removed_vfs_take_their_devbind_records_with_them(tmp_path):
+    """A VF moved from igbvf to vfio-pci has its kernel driver in devbind's ledger file; the count
+    change that removes it drops that record (there is no device left to give it back to)."""
+    fake = with_vfs(host(tmp_path), 2)
+    fake.expect(ip_addr('ens1v1'), ip_addr('ens1v1'), SETTLE).manager(pf='ens1', vfs=[{'index': 1, 'driver': 'vfio-pci'}]).ensure()
+    with open(fake.p(devbind.STATE_FILE)) as handle:
+        assert json.load(handle) == {VF_ADDRESSES[1]: {'driver': 'igbvf', 'netdevs': ['ens1v1']}}
+    fake.expect(SETTLE).manager(pf='ens1', state='absent', force=True).ensure()
+    assert not os.path.exists(fake.p(devbind.STATE_FILE))
+    fake.manager(pf='ens1', state='restored').ensure()
+    assert fake.records() is None and os.listdir(fake.p(os.path.dirname(STATE_FILE))) == []
+    fake.commands.verify()
 
 
 def test_a_vfio_vf_blocks_a_count_change_until_forced(tmp_path):

@@ -32,11 +32,12 @@ def test_bind_and_give_back(run_module, fake):
     assert first['before'] == {'driver': 'e1000e', 'netdevs': ['eth1']}
     assert first['after'] == {'driver': 'vfio-pci', 'netdevs': []}
     assert first['iommu_group'] == '0' and 'diff' not in first
-    assert fake.bound_to(NIC) == 'vfio-pci'
+    assert fake.bound_to(NIC) == 'vfio-pci' and fake.state() == {NIC: first['before']}
     again = run_module(dpdk_devbind.main, {'device': NIC, 'driver': 'vfio-pci'}, fake.commands)
     assert again['changed'] is False
     back = run_module(dpdk_devbind.main, {'device': NIC, 'driver': 'kernel'}, fake.expect(SETTLE).commands)
     assert back['changed'] is True and back['after'] == {'driver': 'e1000e', 'netdevs': ['eth1']}
+    assert fake.state() is None  # given back: the ledger forgot it
 
 
 def test_check_and_diff_mode(run_module, fake):
