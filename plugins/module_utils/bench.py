@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
+import stat
 import subprocess
 import time
 from datetime import datetime, timezone
@@ -91,6 +93,28 @@ class Spawner:
         except OSError:
             return ''
 
+    def clear_stale_socket(self, path):
+        """Remove ``path`` when it is a Unix socket no one listens on: left by a server that was
+        killed before it could remove it (DPDK's memif and virtio-user servers then fail with
+        'Address already in use'). A socket someone listens on is left alone. True when removed."""
+        try:
+            if not stat.S_ISSOCK(os.lstat(path).st_mode):
+                return False
+        except OSError:
+            return False
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except ConnectionRefusedError:
+            os.unlink(path)
+            return True
+        except OSError:
+            return False   # a listener of another socket type (EPROTOTYPE), or busy: alive
+        finally:
+            probe.close()
+        return False
+
     def sleep(self, seconds):
         time.sleep(seconds)
 
@@ -138,6 +162,14 @@ class CaseRunner:
     # -- helpers ---------------------------------------------------------------------------
     def _attach(self, container, argv):
         return ['lxc-attach', '-n', container, '-P', self.lxcpath, '--'] + list(argv)
+
+    def _start(self, role, stdout_path, stderr_path, detach=False):
+        """Start peer ``role``'s program in its container; first remove a stale socket where the
+        peer is to listen (the registry's ``listens``: left by a killed server of an earlier case)."""
+        me = self.a if role == 'a' else self.b
+        if me.get('listens'):
+            self.sp.clear_stale_socket(me['listens'])
+        return self.sp.start(self._attach(me['name'], self._argv(role)), stdout_path, stderr_path, detach=detach)
 
     def _init_pid(self, container):
         rc, out, err = self.sp.run(['lxc-info', '-n', container, '-P', self.lxcpath, '-p', '-H'])
@@ -331,13 +363,13 @@ class CaseRunner:
         try:
             if not solo:
                 out_b, err_b = self._path('b.%s' % ext), self._path('b.stderr')
-                proc_b = self.sp.start(self._attach(self.b['name'], self._argv('b')), out_b, err_b)
+                proc_b = self._start('b', out_b, err_b)
                 if not self._wait_ready(init_b, proc_b, out_b, err_b):
                     raise RuntimeError('%s on %s was not ready within %.0f s: %s'
                                        % (tool, self.b['name'], self.ready_timeout,
                                           self.sp.read(err_b).strip()[-500:]))
             out_a, err_a = self._path('a.%s' % ext), self._path('a.stderr')
-            proc_a = self.sp.start(self._attach(self.a['name'], self._argv('a')), out_a, err_a)
+            proc_a = self._start('a', out_a, err_a)
             rc_a = self.sp.wait(proc_a, c['duration_s'] + 30)
             if rc_a is None:
                 self.sp.signal_tree(proc_a, signal.SIGINT)
@@ -413,7 +445,7 @@ class CaseRunner:
             init_b = self._init_pid(self.b['name'])
             state['cpu_ns'] = self._cpu_ns(self.b['name'])
             out_b, err_b = self._path('b.jsonl'), self._path('b.stderr')
-            proc = self.sp.start(self._attach(self.b['name'], self._argv('b')), out_b, err_b, detach=True)
+            proc = self._start('b', out_b, err_b, detach=True)
             state['pid'] = proc.pid
             if not self._wait_ready(init_b, proc, out_b, err_b):
                 self.sp.signal_tree(proc, signal.SIGKILL)
@@ -435,7 +467,7 @@ class CaseRunner:
             cpu0 = self._cpu_ns(self.a['name'])
             t0 = self.sp.now()
             out_a, err_a = self._path('a.jsonl'), self._path('a.stderr')
-            proc = self.sp.start(self._attach(self.a['name'], self._argv('a')), out_a, err_a)
+            proc = self._start('a', out_a, err_a)
             side['rc'] = self.sp.wait(proc, c['duration_s'] + 30)
             if side['rc'] is None:
                 self.sp.signal_tree(proc, signal.SIGINT)

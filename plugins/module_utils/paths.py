@@ -19,6 +19,8 @@ Keys of an entry (register() fills the defaults):
   /run/kbypass/<name>, bind-mounted at the same place in the containers.
 - device: the EAL --vdev of a container's DPDK peer, a format with the keys socket_dir, name,
   mac and role (memif: b is the server, a the client); None for kernel paths.
+- listens: {peer: the Unix socket it creates as a server, a format with socket_dir and name}; the
+  run removes a stale one (its server was killed) before that peer starts.
 - ready: what the receiving DPDK peer prints once the other side may start, for peer a and b.
 - uplink: the variable naming the host NIC the path is joined to (a macvlan's parent, an OVS
   bridge's uplink, the PF whose VFs the containers get); paths with one can join two hosts.
@@ -54,7 +56,7 @@ def register(name, index, short, kind, **spec):
         if entry['index'] == index or entry['short'] == short:
             raise ValueError('data path %r: index %d or short name %r already belongs to %r' % (name, index, short, other))
     entry = {'name': name, 'index': index, 'short': short, 'kind': kind, 'role': '%s.%s' % (ROLE_NAMESPACE, name),
-             'switch': False, 'sockets': False, 'device': None, 'ready': _LINK_UP if kind == 'dpdk' else None,
+             'switch': False, 'sockets': False, 'device': None, 'listens': {}, 'ready': _LINK_UP if kind == 'dpdk' else None,
              'uplink': None, 'nic_required': None, 'role_vars': {}, 'study': None, 'label': name}
     unknown = set(spec) - set(entry)
     if unknown:
@@ -75,6 +77,7 @@ register('ovs', 3, 'ovs', 'kernel', uplink='ovs_uplink', role_vars={'record': 'r
          label='OVS (kernel or netdev datapath)')
 register('ovs_dpdk', 4, 'od', 'dpdk', switch=True, sockets=True,
          device='net_virtio_user0,path={socket_dir}/{name}.sock,server=1,queues=1,mac={mac}',
+         listens={'a': '{socket_dir}/{name}.sock', 'b': '{socket_dir}/{name}.sock'},
          role_vars=dict((k, k) for k in SWITCH_VARS), study='OVS-DPDK', label='OVS-DPDK')
 register('testpmd', 5, 'tp', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER,
          role_vars=dict([(k, k) for k in SWITCH_VARS], dpdk={'value': False}), study='testpmd',
@@ -84,6 +87,7 @@ register('testpmd', 5, 'tp', 'dpdk', switch=True, sockets=True, device=_VIRTIO_U
 # when the client connects: b (the server) is ready once started.
 register('memif', 6, 'mf', 'dpdk', sockets=True,
          device='net_memif0,role={role},socket={socket_dir}/memif.sock,socket-abstract=no,id=0,mac={mac}',
+         listens={'b': '{socket_dir}/memif.sock'},
          ready={'a': 'link up', 'b': 'started'}, role_vars={'socket_dir': 'socket_dir'}, label='memif')
 register('af_xdp', 7, 'xd', 'dpdk', device='net_af_xdp0,iface=eth0,start_queue=0,queue_count=1', label='AF_XDP')
 # SR-IOV: a virtual function of a NIC (the PF, sriov_pf) moved into each container; the NIC

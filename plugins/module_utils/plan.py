@@ -235,6 +235,9 @@ def path_network(path, host_index=0):
         if DATA_PATHS[path]['kind'] == 'dpdk':
             net[peer]['vdev'] = dpdk_device(path, peer, name, mac)
             net[peer]['ready'] = DATA_PATHS[path]['ready'][peer]
+            listens = DATA_PATHS[path]['listens'].get(peer)
+            if listens:
+                net[peer]['listens'] = listens.format(socket_dir=socket_dir(path), name=name)
     return net
 
 

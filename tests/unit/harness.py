@@ -203,6 +203,7 @@ class ReplaySpawner(Spawner):
     def __init__(self, events, name='spawner'):
         self.commands = Commands(events, name)
         self.clock = 0.0
+        self.cleared = []   # the sockets clear_stale_socket was asked about, in order
 
     def run(self, argv, timeout=30, **kwargs):
         event = self.commands.take(argv, 'run', kwargs.get('env'))
@@ -223,6 +224,10 @@ class ReplaySpawner(Spawner):
         pass
 
     def alive(self, pid):
+        return False
+
+    def clear_stale_socket(self, path):
+        self.cleared.append(path)
         return False
 
     def read(self, path):

@@ -9,10 +9,12 @@ from __future__ import annotations
 import glob
 import json
 import os
+import socket
 
 import pytest
 
-from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner
+from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner, Spawner
+from ansible_collections.kbypass.testbed.plugins.module_utils.plan import path_network
 
 from ...harness import ReplaySpawner
 
@@ -126,3 +128,42 @@ def test_two_host_case_whose_sender_did_not_run_is_a_recorded_failure(tmp_path):
         {'error': 'the sending host lab1 did not run its side'})
     assert record['status'] == 'failed' and 'lab1 did not run its side' in record['error']
     assert load(os.path.join(str(tmp_path), case['case_id'], 'case.json'))['status'] == 'failed'
+
+
+def test_spawner_removes_only_a_socket_no_one_listens_on(tmp_path):
+    """A server killed before it removed its socket leaves the file: it goes; a live one stays."""
+    stale, live, plain = (str(tmp_path / n) for n in ('stale.sock', 'live.sock', 'plain.sock'))
+    dead = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    dead.bind(stale)
+    dead.close()                      # the file stays, as after a SIGKILL
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)   # memif's socket type
+    server.bind(live)
+    server.listen(1)
+    with open(plain, 'w') as handle:
+        handle.write('not a socket')
+    try:
+        spawner = Spawner()
+        assert spawner.clear_stale_socket(stale) is True and not os.path.exists(stale)
+        assert spawner.clear_stale_socket(live) is False and os.path.exists(live)
+        assert spawner.clear_stale_socket(plain) is False and os.path.exists(plain)
+        assert spawner.clear_stale_socket(str(tmp_path / 'none.sock')) is False
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize('name, cleared', [
+    ('memif.icperf.dpdk.lat.s64.r1000.b4', ['/run/kbypass/memif/memif.sock']),
+    ('linux_bridge.icperf.udp.lat.s64.r1000.b4', []),
+])
+def test_a_server_peer_starts_after_its_stale_socket_is_cleared(name, cleared, tmp_path):
+    """The plan's listens (the registry's) reaches the run: memif's b (the server) is asked to clear
+    its socket before it starts; a kernel path has none."""
+    rec = load(os.path.join(HERE, '..', '..', 'fixtures', 'bench', name + '.json'))
+    case, net = dict(rec['case']), path_network(rec['case']['path'])
+    case['network'] = dict(case['network'], **dict(
+        (peer, dict(case['network'][peer], **dict(('listens', net[peer][k]) for k in net[peer] if k == 'listens')))
+        for peer in ('a', 'b')))
+    spawner = ReplaySpawner(rec['events'])
+    assert CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).run()['status'] == 'ok'
+    assert spawner.cleared == cleared
+    spawner.commands.verify()

@@ -168,6 +168,10 @@ def test_dpdk_paths_plan_dpdk_cases_and_devices():
     assert 'server=1' in od['b']['vdev'] and od['b']['ready'] == 'link up'
     mf = by_path['memif'][0]['network']
     assert 'role=server' in mf['b']['vdev'] and 'role=client' in mf['a']['vdev'] and mf['b']['ready'] == 'started'
+    # the sockets a server peer creates (the run clears a stale one first): memif's b, both virtio-user servers
+    assert mf['b']['listens'] == '/run/kbypass/memif/memif.sock' and 'listens' not in mf['a']
+    assert [od[p]['listens'] for p in 'ab'] == ['/run/kbypass/ovs_dpdk/kbp-od-%s.sock' % p for p in 'ab']
+    assert 'listens' not in tp['network']['a']
     assert by_path['memif'][0]['topology'] == 'pair'
     sock_mount = '/run/kbypass/testpmd run/kbypass/testpmd none bind,create=dir 0 0'
     assert sock_mount in plan['containers']['testpmd'][0]['config']['lxc.mount.entry']
