@@ -274,7 +274,7 @@ class DeviceBinder(RootedFiles):
                 'iommu_group': None,
                 'warnings': ['device %s is gone (no %s): its kernel driver %s cannot be given back, its record '
                              'was dropped from %s' % (self.address, self.dev(), recorded.get('driver'),
-                                                       self.ledger.file(OWNER))],
+                                                      self.ledger.file(OWNER))],
                 'diff': {'before_header': 'driver of %s' % self.address, 'before': state,
                          'after_header': 'driver of %s' % self.address, 'after': state}}
 

@@ -583,4 +583,3 @@ class ServiceManager(object):
             self.actions.append('record state in %s' % self.state_file)
             self._write(record)
         return {'record': None if last else record, 'binary': target}
-
