@@ -264,3 +264,33 @@ def run_module(main, args, commands=None, bin_path=None):
         with pytest.raises(SystemExit):
             main()
     return json.loads(out.getvalue())
+
+
+# ============================================================================ VPP's binary API
+def api_call(message, args=None, reply=None):
+    """One recorded call of VPP's API (module_utils/vpp.py transport): the message, its arguments and
+    VPP's reply (plain dicts and lists, as the transport hands them back)."""
+    return {'kind': 'api', 'argv': [message, json.dumps(args or {}, sort_keys=True)], 'rc': 0, 'out': '', 'err': '',
+            'reply': reply}
+
+
+class ReplayApi(object):
+    """A transport of module_utils/vpp.py answered by a recording (``{'vpp_version', 'offered', 'calls'}``,
+    tests/unit/plugins/module_utils/record_vpp.py): connect, disconnect and every call must be the
+    next recorded one, with the same arguments; every recorded call must be made (``Commands``)."""
+
+    def __init__(self, recording, name='vpp api'):
+        self.offered_table = dict(recording['offered'])
+        self.commands = Commands([dict(c, argv=list(c['argv'])) for c in recording['calls']], name)
+
+    def connect(self):
+        self.commands.take(['connect', '{}'], 'api')
+
+    def disconnect(self):
+        self.commands.take(['disconnect', '{}'], 'api')
+
+    def offered(self):
+        return dict(self.offered_table)
+
+    def call(self, message, args):
+        return self.commands.take([message, json.dumps(args, sort_keys=True)], 'api')['reply']
