@@ -258,8 +258,8 @@ class VppClient(object):
             return reply
         retval = reply.get('retval', 0)
         if retval != 0:
-            raise VppError('%s(%s) failed: retval %d, %s' % (name, ', '.join('%s=%r' % kv for kv in sorted(args.items())),
-                                                              retval, self.error_text(retval)),
+            shown = ', '.join('%s=%r' % kv for kv in sorted(args.items()))
+            raise VppError('%s(%s) failed: retval %d, %s' % (name, shown, retval, self.error_text(retval)),
                            retval=retval, message=name)
         return reply
 
@@ -396,8 +396,8 @@ class MemifManager(object):
                     actions.append(('socket_del', 'delete socket %d (%s)' % (self.socket_id, before['socket'])))
                 actions.append(('socket_add', 'add socket %d %s' % (self.socket_id, self.socket)))
             if iface is None:
-                actions.append(('create', 'create memif %s id %d on socket %d' % (self.role, self.memif_id,
-                                                                                   self.socket_id)))
+                actions.append(('create', 'create memif %s id %d on socket %d'
+                                % (self.role, self.memif_id, self.socket_id)))
         after = before
         if actions and not self.check_mode:
             for what, _label in actions:
@@ -479,8 +479,8 @@ class BridgeDomainManager(object):
                     self.client.call('bridge_domain_add_del', **args)
             after = self.read(names)
         elif actions:
-            after = None if self.state == 'absent' else dict({'bd_id': self.bd_id, 'members': sorted(wanted)},
-                                                            **self.flags)
+            wanted_state = dict({'bd_id': self.bd_id, 'members': sorted(wanted)}, **self.flags)
+            after = None if self.state == 'absent' else wanted_state
         labels = ['%s %s' % (what, name) if name else '%s bridge domain %d' % (what, self.bd_id)
                   for what, name in actions]
         return {'changed': bool(actions), 'actions': labels, 'bridge_domain': after,

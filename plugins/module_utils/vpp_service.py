@@ -105,8 +105,8 @@ class VppService(object):
             self.stop(remove=False)
         # a stale API socket would end the wait for VPP's before VPP is there
         self._remove_sockets()
-        self.actions.append('start VPP (%s)' % ('systemctl start %s' % self.p['unit'] if self.systemd
-                                               else ' '.join(self.daemon.argv)))
+        how = 'systemctl start %s' % self.p['unit'] if self.systemd else ' '.join(self.daemon.argv)
+        self.actions.append('start VPP (%s)' % how)
         if self.check_mode:
             return
         for sock in (self.p['api_socket'],) + tuple(self.p['sockets']):

@@ -61,8 +61,9 @@ def test_workers_chosen_by_hand():
 def test_only_the_plugins_wanted_everything_else_disabled():
     conf = lines(render(vpp_plugins=['memif_plugin.so']))
     start = conf.index('plugins {')
-    assert conf[start + 1:start + 5] == ['path /usr/lib/x86_64-linux-gnu/vpp_plugins', 'plugin default { disable }',
-                                          'plugin memif_plugin.so { enable }', '}']
+    wanted = ['path /usr/lib/x86_64-linux-gnu/vpp_plugins', 'plugin default { disable }',
+              'plugin memif_plugin.so { enable }', '}']
+    assert conf[start + 1:start + 5] == wanted
 
 
 @pytest.mark.parametrize('key, line', [

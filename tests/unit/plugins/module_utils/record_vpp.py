@@ -68,15 +68,18 @@ def scene(api_socket, api_dir, errors, steps):
             'errors': dict((str(code), errors[code]) for code in sorted(codes) if code in errors)}
 
 
-def main(api_socket, api_dir, socket_dir):
-    errors = V.load_error_table(V.error_header_candidates(api_dir))
+def run(results, manager):
+    results.append(manager.ensure())
+
+
+def scenes(socket_dir):
+    """{scene: steps(client, results)}: what is recorded, and what test_vpp.py replays."""
     a, b = os.path.join(socket_dir, 'kbp-vp-a.sock'), os.path.join(socket_dir, 'kbp-vp-b.sock')
     m = os.path.join(socket_dir, 'kbp-vm-a.sock')
-
-    def run(results, manager):
-        results.append(manager.ensure())
-
-    scenes = {
+    va, vb = 'VirtualEthernet0/0/0', 'VirtualEthernet0/0/1'
+    bd_args = dict(bd_id=11, flood=True, uu_flood=True, forward=True, learn=True, arp_term=False, arp_ufwd=False,
+                   mac_age=0, bd_tag='', is_add=True)
+    return {
         'info': lambda c, r: run(r, V.InfoReader(c)),
         'vhost_user': lambda c, r: [
             run(r, V.VhostUserManager(c, a, mac='02:fe:00:00:00:01', tag='kbp-vp-a')),
@@ -91,33 +94,35 @@ def main(api_socket, api_dir, socket_dir):
             run(r, V.MemifManager(c, m, 1, state='absent'))],
         'bridge_domain': lambda c, r: [
             run(r, V.VhostUserManager(c, a)), run(r, V.VhostUserManager(c, b)),
-            run(r, V.BridgeDomainManager(c, 10, ['VirtualEthernet0/0/0', 'VirtualEthernet0/0/1'], check_mode=True)),
-            run(r, V.BridgeDomainManager(c, 10, ['VirtualEthernet0/0/0', 'VirtualEthernet0/0/1'])),
-            run(r, V.BridgeDomainManager(c, 10, ['VirtualEthernet0/0/0', 'VirtualEthernet0/0/1'])),
-            run(r, V.BridgeDomainManager(c, 10, ['VirtualEthernet0/0/0'])),
+            run(r, V.BridgeDomainManager(c, 10, [va, vb], check_mode=True)),
+            run(r, V.BridgeDomainManager(c, 10, [va, vb])),
+            run(r, V.BridgeDomainManager(c, 10, [va, vb])),
+            run(r, V.BridgeDomainManager(c, 10, [va])),
             run(r, V.BridgeDomainManager(c, 10, state='absent'))],
-        'bridge_domain_exists': lambda c, r: [
-            r.append(c.call('bridge_domain_add_del', bd_id=11, flood=True, uu_flood=True, forward=True, learn=True,
-                            arp_term=False, arp_ufwd=False, mac_age=0, bd_tag='', is_add=True)),
-            r.append(c.call('bridge_domain_add_del', bd_id=11, flood=True, uu_flood=True, forward=True, learn=True,
-                            arp_term=False, arp_ufwd=False, mac_age=0, bd_tag='', is_add=True))],
+        'bridge_domain_exists': lambda c, r: [r.append(c.call('bridge_domain_add_del', **bd_args)),
+                                              r.append(c.call('bridge_domain_add_del', **bd_args))],
         'xconnect': lambda c, r: [
-            run(r, V.XconnectManager(c, [{'rx': 'VirtualEthernet0/0/0', 'tx': 'VirtualEthernet0/0/0'}])),
-            run(r, V.XconnectManager(c, [{'rx': 'VirtualEthernet0/0/0', 'tx': 'VirtualEthernet0/0/0'}])),
-            run(r, V.XconnectManager(c, [{'rx': 'VirtualEthernet0/0/0', 'tx': 'VirtualEthernet0/0/0'}], 'absent'))],
+            run(r, V.XconnectManager(c, [{'rx': va, 'tx': va}])),
+            run(r, V.XconnectManager(c, [{'rx': va, 'tx': va}])),
+            run(r, V.XconnectManager(c, [{'rx': va, 'tx': va}], 'absent'))],
         'interface': lambda c, r: [
-            run(r, V.InterfaceManager(c, 'VirtualEthernet0/0/0', admin_up=True, rx_mode='polling')),
-            run(r, V.InterfaceManager(c, 'VirtualEthernet0/0/0', admin_up=True, rx_mode='polling')),
-            run(r, V.InterfaceManager(c, 'VirtualEthernet0/0/0', admin_up=False, check_mode=True)),
-            run(r, V.InterfaceManager(c, 'VirtualEthernet0/0/0', rx_mode='interrupt'))],
+            run(r, V.InterfaceManager(c, va, admin_up=True, rx_mode='polling')),
+            run(r, V.InterfaceManager(c, va, admin_up=True, rx_mode='polling')),
+            run(r, V.InterfaceManager(c, va, admin_up=False, check_mode=True)),
+            run(r, V.InterfaceManager(c, va, rx_mode='interrupt'))],
         'cleanup': lambda c, r: [
             run(r, V.VhostUserManager(c, a, state='absent')), run(r, V.VhostUserManager(c, b, state='absent')),
             run(r, V.BridgeDomainManager(c, 11, state='absent'))],
     }
+
+
+def main(api_socket, api_dir, socket_dir):
+    errors = V.load_error_table(V.error_header_candidates(api_dir))
     version = None
-    for name, steps in scenes.items():
+    for name, steps in scenes(socket_dir).items():
         recording = scene(api_socket, api_dir, errors, steps)
         version = recording['vpp_version']
+        recording['socket_dir'] = socket_dir
         out_dir = os.path.join(FIXTURES, version)
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, name + '.json'), 'w') as handle:
