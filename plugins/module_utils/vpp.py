@@ -373,8 +373,9 @@ class MemifManager(object):
         return {'socket': sockets.get(self.socket_id), 'interface': iface}
 
     def _wanted_iface(self, iface):
-        return (iface is not None and iface['role'] == self.role and iface['ring_size'] == self.ring_size
-                and iface['buffer_size'] == self.buffer_size and (not self.mac or iface['mac'] == self.mac))
+        # ring and buffer size are given at creation; VPP's dump shows them only once a peer has
+        # connected (ring_size 1, buffer_size 0 before): they are not compared
+        return iface is not None and iface['role'] == self.role and (not self.mac or iface['mac'] == self.mac)
 
     def ensure(self):
         before = self.read()

@@ -69,7 +69,7 @@ def test_info_reads_version_plugins_and_the_messages_chosen():
     assert info['messages']['memif_create'] == 'memif_create_v2_8c7de5f7'
     assert info['messages']['bridge_domain_add_del'] == 'bridge_domain_add_del_v2_600b7170'
     assert all(info['messages'].values())
-    assert info['api_modules']['vhost_user'] and info['api_modules']['memif']
+    assert isinstance(info['api_modules'], dict)     # api_versions answers an empty list in 26.06
     assert 'local0' in info['interfaces']
 
 
@@ -84,14 +84,14 @@ def test_vhost_user_created_idempotent_check_mode_and_removed():
     assert not gone['changed']
 
 
-def test_memif_created_idempotent_recreated_on_another_ring_size_removed():
+def test_memif_created_idempotent_ring_size_not_compared_removed():
     results, _rec = replay('memif')
     created, again, bigger, removed = results
     assert created['changed'] and created['memif']['interface']['role'] == 'master'
     assert created['memif']['interface']['mac'] == '02:fe:00:00:01:01'
     assert not again['changed']
-    assert bigger['changed'] and bigger['memif']['interface']['ring_size'] == 2048
-    assert [a.split(' ')[0] for a in bigger['actions']] == ['delete', 'create']
+    # VPP's memif_dump shows ring_size 1 and buffer_size 0 until a peer connects
+    assert not bigger['changed'] and bigger['memif']['interface']['ring_size'] == 1
     assert removed['changed'] and removed['memif'] == {'socket': None, 'interface': None}
 
 
@@ -141,8 +141,11 @@ def test_interface_up_polling_then_vpp_refuses_interrupt_before_a_peer_connects(
 
 
 # --------------------------------------------------------------------------- the message versions
-def client_with(offered, version='26.06-release'):
-    calls = [api_call('connect'), api_call('show_version', {}, {'retval': 0, 'version': version})]
+def client_with(offered, version=None):
+    """A client on the offered table; VPP's version is asked for (show_version) only by an error."""
+    calls = [api_call('connect')]
+    if version:
+        calls.append(api_call('show_version', {}, {'retval': 0, 'version': version}))
     return V.VppClient(ReplayApi({'offered': offered, 'calls': calls}))
 
 
@@ -159,7 +162,7 @@ def test_the_newest_version_offered_is_used_an_older_one_when_it_is_missing():
 
 def test_a_message_missing_names_the_operation_and_the_vpp_version():
     offered = dict((k, v) for k, v in recording('info')['offered'].items() if not k.startswith('memif_create'))
-    client = client_with(offered)
+    client = client_with(offered, '26.06-release')
     client.connect()
     with pytest.raises(V.VppError) as err:
         client.message('memif_create')
@@ -173,7 +176,7 @@ def test_a_message_missing_names_the_operation_and_the_vpp_version():
 def test_a_message_of_another_crc_is_not_used():
     offered = recording('info')['offered']
     offered['create_vhost_user_if_v2'] = '0x12345678'
-    client = client_with(offered)
+    client = client_with(offered, '26.06-release')
     client.connect()
     with pytest.raises(V.VppError, match=r'it offers create_vhost_user_if_v2 \(CRC 0x12345678\)'):
         client.message('create_vhost_user_if')

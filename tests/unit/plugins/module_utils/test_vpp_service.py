@@ -6,7 +6,9 @@ laid out as VPP's own install lays it out), and the VPP process started, stopped
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 
 import pytest
 
@@ -96,3 +98,172 @@ def test_drop_in_names_our_binary_and_startup_conf():
         '[Service]\nExecStart=\nExecStart=/opt/vpp/bin/vpp -c /var/lib/kbypass/vpp/startup.conf\n')
     assert S.DROP_IN % 'vpp' == '/run/systemd/system/vpp.service.d/kbypass.conf'
     assert os.path.dirname(S.DROP_IN) == '/run/systemd/system/%s.service.d'
+
+
+# --------------------------------------------------------------------------- the VPP process
+FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'vpp')
+
+
+def recorded_proc():
+    """/proc/<pid>/stat and cmdline of a real VPP started by the vpp role (fixtures/vpp/<version>/proc.json)."""
+    versions = sorted(d for d in os.listdir(FIXTURES) if os.path.isdir(os.path.join(FIXTURES, d)))
+    with open(os.path.join(FIXTURES, versions[-1], 'proc.json')) as handle:
+        return json.load(handle)
+
+
+class FakeOps(object):
+    """A host where the recorded VPP runs when spawned; it creates its API socket, and leaves its
+    sockets behind when it dies of SIGTERM (as VPP does)."""
+
+    def __init__(self, files=None, creates=True):
+        self.proc = recorded_proc()
+        self.files = dict(files or {})
+        self.creates = creates
+        self.calls = []
+        self.clock = 0.0
+
+    def run_recorded(self, pid, cmdline):
+        self.files['/proc/%d/stat' % pid] = self.proc['stat'].encode()
+        self.files['/proc/%d/cmdline' % pid] = ('\0'.join(cmdline) + '\0').encode()
+
+    def read(self, path):
+        return self.files.get(path)
+
+    def write(self, path, text):
+        self.files[path] = text.encode()
+
+    def remove(self, path):
+        return self.files.pop(path, None) is not None
+
+    def exists(self, path):
+        return path in self.files
+
+    def makedirs(self, path):
+        pass
+
+    def spawn(self, argv, log):
+        self.calls.append(('spawn', list(argv)))
+        pid = 7000 + len(self.calls)
+        self.run_recorded(pid, argv)
+        self.files[log] = self.proc['log'].encode()
+        if self.creates:
+            self.files[API] = b''
+        return FakeProc(pid)
+
+    def kill(self, pid, sig):
+        self.calls.append(('kill', pid, sig))
+        stat = self.files['/proc/%d/stat' % pid].decode().split(') ', 1)
+        self.files['/proc/%d/stat' % pid] = (stat[0] + ') Z' + stat[1][1:]).encode()
+
+    def sleep(self, seconds):
+        self.clock += seconds
+
+    def now(self):
+        return self.clock
+
+
+class FakeProc(object):
+    def __init__(self, pid):
+        self.pid = pid
+        self.returncode = None
+
+    def poll(self):
+        return self.returncode
+
+
+API = '/run/kbypass/vpp-api/api.sock'
+LEFT = ['/run/kbypass/vpp-api/cli.sock', '/run/kbypass/vpp-api/stats.sock', '/run/kbypass/vpp/kbp-vp-a.sock']
+
+
+def service_params(**kw):
+    p = dict(state='started', binary='/opt/vpp/bin/vpp', startup_conf='/var/lib/kbypass/vpp/startup.conf',
+             api_socket=API, sockets=list(LEFT), systemd='no', unit='vpp', pidfile='/run/kbypass/vpp.pid',
+             log='/var/log/kbypass/vpp/vpp.out', restart=False, timeout=5.0, stop_timeout=2.0, state_dir='/ledger')
+    p.update(kw)
+    return p
+
+
+def no_commands(argv):
+    raise AssertionError('no command expected: %r' % (argv,))
+
+
+def run(ops, tmp_path, **kw):
+    return S.VppService(service_params(**kw), no_commands, ops=ops, root=str(tmp_path)).ensure()
+
+
+def ledger(tmp_path):
+    path = tmp_path / 'ledger' / 'vpp.json'
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def test_recorded_vpp_is_the_role_s_command_line():
+    proc = recorded_proc()
+    assert proc['cmdline'][0].endswith('/bin/vpp') and proc['cmdline'][1] == '-c'
+
+
+def test_start_removes_stale_sockets_records_waits_and_is_idempotent(tmp_path):
+    (tmp_path / 'ledger').mkdir()
+    ops = FakeOps(files=dict((p, b'') for p in LEFT + [API]))
+    result = run(ops, tmp_path)
+    assert result['changed'] and ops.calls[0] == ('spawn', ['/opt/vpp/bin/vpp', '-c', '/var/lib/kbypass/vpp/startup.conf'])
+    assert [a for a in result['actions'] if a.startswith('remove')] == ['remove %s' % p for p in LEFT + [API]]
+    assert ledger(tmp_path) == {'service': {'running': False, 'systemd': False}}
+    assert ops.exists(API) and ops.read('/run/kbypass/vpp.pid') == b'7001\n'
+    again = run(ops, tmp_path)
+    assert not again['changed'] and len(ops.calls) == 1
+
+
+def test_start_fails_when_the_api_socket_never_appears(tmp_path):
+    (tmp_path / 'ledger').mkdir()
+    ops = FakeOps(creates=False)
+    with pytest.raises(S.VppServiceError, match='did not appear within 5.0s; it was stopped'):
+        run(ops, tmp_path)
+
+
+def test_stop_sigterm_and_the_sockets_vpp_leaves_behind(tmp_path):
+    (tmp_path / 'ledger').mkdir()
+    ops = FakeOps()
+    run(ops, tmp_path)
+    for path in LEFT:
+        ops.files[path] = b''
+    result = run(ops, tmp_path, state='stopped')
+    assert ('kill', 7001, signal.SIGTERM) in ops.calls
+    assert result['after'] == {'running': False, 'sockets': []}
+    assert not ops.exists('/run/kbypass/vpp.pid')
+    assert not run(ops, tmp_path, state='stopped')['changed']
+
+
+def test_release_stops_what_the_collection_started_and_forgets(tmp_path):
+    (tmp_path / 'ledger').mkdir()
+    ops = FakeOps()
+    run(ops, tmp_path)
+    result = run(ops, tmp_path, state='released')
+    assert result['after']['running'] is False and ledger(tmp_path) is None
+    assert 'forget the VPP record' in result['actions']
+    assert not run(ops, tmp_path, state='released')['changed']
+
+
+def test_check_mode_changes_nothing(tmp_path):
+    (tmp_path / 'ledger').mkdir()
+    ops = FakeOps(files={API: b''})
+    result = S.VppService(service_params(), no_commands, check_mode=True, ops=ops, root=str(tmp_path)).ensure()
+    assert result['changed'] and ops.calls == [] and ops.exists(API) and ledger(tmp_path) is None
+
+
+def test_under_systemd_a_runtime_drop_in_then_systemctl(tmp_path):
+    (tmp_path / 'ledger').mkdir()
+    ops = FakeOps()
+    commands = []
+
+    def systemctl(argv):
+        commands.append(argv)
+        if argv[:2] == ['systemctl', 'start']:
+            ops.files[API] = b''
+        return (3, '', '') if argv[1] == 'is-active' else (0, '', '')
+
+    result = S.VppService(service_params(systemd='yes'), systemctl, ops=ops, root=str(tmp_path)).ensure()
+    assert result['changed'] and result['systemd']
+    assert ops.read(S.DROP_IN % 'vpp') == S.drop_in_text('/opt/vpp/bin/vpp', '/var/lib/kbypass/vpp/startup.conf').encode()
+    assert commands == [['systemctl', 'is-active', '--quiet', 'vpp'], ['systemctl', 'is-active', '--quiet', 'vpp'],
+                        ['systemctl', 'daemon-reload'], ['systemctl', 'start', 'vpp'],
+                        ['systemctl', 'is-active', '--quiet', 'vpp']]

@@ -66,7 +66,7 @@ def test_vhost_user_module_check_mode_deletes_nothing():
 
 def test_info_module():
     rec = recording('info')
-    result, _t = module_replay(vpp_info.main, rec, rec['calls'][1:-1], {})
+    result, _t = module_replay(vpp_info.main, rec, rec['calls'][2:-1], {})
     assert result['changed'] is False and result['version'] == rec['vpp_version']
     assert result['messages']['memif_create'] == 'memif_create_v2_8c7de5f7'
 
