@@ -12,7 +12,7 @@ module: vpp_xconnect
 short_description: VPP L2 cross-connects (an interface to itself for a loop)
 version_added: 0.2.0
 description:
-  - Cross-connects each O(pairs) rx interface to its tx interface (C(sw_interface_set_l2_xconnect)): what comes in
+  - Cross-connects each O(pairs) rx interface to its tx interface (C(sw_interface_set_l2_xconnect)); what comes in
     on rx goes out on tx. An interface connected to itself sends its traffic back (the loop topology).
   - O(state=absent) puts each rx interface back in L3 mode.
 author: kbypass.testbed maintainers (@kbypass)

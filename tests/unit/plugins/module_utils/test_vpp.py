@@ -193,8 +193,8 @@ def test_parse_error_table_and_where_it_is():
     text = '#define foreach_vnet_error\\\n  _ (UNSPECIFIED, -1, "Unspecified Error")                 \\\n' \
            '  _ (BD_ALREADY_EXISTS, -119, "Bridge domain already exists")   \\\n'
     assert V.parse_error_table(text) == {-1: 'Unspecified Error', -119: 'Bridge domain already exists'}
-    assert V.error_header_candidates('/opt/vpp/share/vpp/api') == ['/opt/vpp/include/vnet/error.h',
-                                                                    '/usr/include/vnet/error.h']
+    wanted = ['/opt/vpp/include/vnet/error.h', '/usr/include/vnet/error.h']
+    assert V.error_header_candidates('/opt/vpp/share/vpp/api') == wanted
     assert V.error_header_candidates('/usr/share/vpp/api')[0] == '/usr/include/vnet/error.h'
 
 

@@ -22,8 +22,6 @@ from ..module_utils.test_vpp import recording
 API = {'api_dir': '/opt/vpp/share/vpp/api', 'api_socket': '/run/kbypass/vpp-api/api.sock'}
 
 
-
-
 def module_replay(main, rec, calls, args, check_mode=False):
     """Run the module on the recorded calls ``calls`` (a slice of one scene) with a connect/disconnect around."""
     replay = {'offered': rec['offered'], 'calls': [rec['calls'][0]] + calls + [rec['calls'][-1]]}
@@ -31,10 +29,6 @@ def module_replay(main, rec, calls, args, check_mode=False):
     if check_mode:
         args = dict(args, _ansible_check_mode=True)
     return run_module(functools.partial(main, transport=transport), dict(API, **args)), transport
-
-
-
-
 
 
 def test_vhost_user_module_creates_the_server_port():
