@@ -25,7 +25,7 @@ options:
     type: list
     elements: dict
     required: true
-    options:
+    suboptions:
       rx:
         description: Receiving interface.
         type: str
