@@ -3,8 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Integration of the VPP paths (vpp: vhost-user ports, vpp_memif: memif ports) on this machine,
 beside testpmd, with a VPP already on the host (vpp_install: present) under the prefix that
-KBYPASS_VPP_PREFIX names (or /opt/vpp when it holds bin/vpp). Skipped with that reason where
-there is no VPP.
+KBYPASS_VPP_PREFIX names. Skipped with that reason without it.
 
 Order: the plan-stage refusals first (nothing may change), one short benchmark, a second
 provisioning pass (changes nothing), teardown (no VPP process, socket, interface, hugepage or file
@@ -22,14 +21,14 @@ import pytest
 
 from test_benchmark_local import LEFT_BEHIND, _out, host_state, playbook, recap_changed, rows
 
-PREFIX = os.environ.get('KBYPASS_VPP_PREFIX') or ('/opt/vpp' if os.path.exists('/opt/vpp/bin/vpp') else '')
+PREFIX = os.environ.get('KBYPASS_VPP_PREFIX', '')
 PATHS = ['vpp', 'vpp_memif', 'testpmd']
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0 or not shutil.which('lxc-create') or not shutil.which('ansible-playbook'),
                        reason='needs root, LXC and ansible-playbook (make deps installs them)'),
     pytest.mark.skipif(not PREFIX or not os.path.exists(os.path.join(PREFIX, 'bin', 'vpp')),
-                       reason='no VPP found: set KBYPASS_VPP_PREFIX to the install prefix of a VPP on this host '
+                       reason='no VPP named: set KBYPASS_VPP_PREFIX to the install prefix of a VPP on this host '
                               '(bin/vpp, lib/x86_64-linux-gnu/vpp_plugins, share/vpp/api under it)'),
 ]
 
