@@ -152,10 +152,10 @@ after:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
-from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
+from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import DaemonError
 from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
-from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import (
-    TestpmdError, parse_testpmd, socket_paths, switch_argv)
+from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import parse_testpmd, switch_argv
+from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import SwitchError, argument_spec, run_switch
 
 
 def run(params, check_mode=False, ops=None):
@@ -165,46 +165,25 @@ def run(params, check_mode=False, ops=None):
         argv = switch_argv(params['ports'], params['socket_dir'], params['topology'], params['cpus'],
                            params['main_cpus'], params['total_num_mbufs'], params['binary'],
                            params['eal_args'], params['app_args'])
-    daemon = Daemon(argv, params['pidfile'], params['log'],
-                    wait_for=socket_paths(params['ports'], params['socket_dir']),
-                    timeout=params['timeout'], stop_timeout=params['stop_timeout'],
-                    check_mode=check_mode, ops=ops, program=params['binary'])
-    if params['state'] == 'started':
-        result = daemon.started()
-    else:
-        result = daemon.stopped()
-        if result['before']['running'] and not check_mode:
-            parsed = parse_testpmd(daemon.log_text())
-            result['totals'] = dict((str(port), value) for port, value in parsed['totals'].items())
-    result['argv'] = argv or result['before']['argv']
+    daemon, result = run_switch(params, argv, check_mode, ops)
+    if params['state'] == 'stopped' and result['before']['running'] and not check_mode:
+        parsed = parse_testpmd(daemon.log_text())
+        result['totals'] = dict((str(port), value) for port, value in parsed['totals'].items())
     return result
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type='str', choices=['started', 'stopped'], default='started'),
-            ports=dict(type='list', elements='str', default=[]),
-            socket_dir=dict(type='path', default='/run/kbypass/testpmd'),
-            topology=dict(type='str', choices=['pair', 'loop'], default='pair'),
-            cpus=dict(type='str', default='1'),
-            main_cpus=dict(type='str', default='0'),
-            total_num_mbufs=dict(type='int', default=16384),
-            binary=dict(type='str', default='dpdk-testpmd'),
-            eal_args=dict(type='list', elements='str', default=[]),
-            app_args=dict(type='list', elements='str', default=[]),
-            pidfile=dict(type='path', default='/run/kbypass/testpmd-switch.pid'),
-            log=dict(type='path', default='/var/log/kbypass/testpmd/switch.log'),
-            timeout=dict(type='float', default=30),
-            stop_timeout=dict(type='float', default=10),
-        ),
+        argument_spec=dict(argument_spec('testpmd', 'dpdk-testpmd'),
+                           total_num_mbufs=dict(type='int', default=16384),
+                           app_args=dict(type='list', elements='str', default=[])),
         required_if=[('state', 'started', ['ports'])],
         supports_check_mode=True,
     )
     if module.params['state'] == 'started':
         # before anything is stopped: a missing testpmd fails naming it and its package
         command_runner(module).require(module.params['binary'])
-    run_and_exit(module, lambda: run(module.params, module.check_mode), (TestpmdError, DaemonError))
+    run_and_exit(module, lambda: run(module.params, module.check_mode), (SwitchError, DaemonError))
 
 
 if __name__ == '__main__':
