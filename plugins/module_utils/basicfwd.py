@@ -6,8 +6,10 @@ switch of the ``basicfwd`` data path: argv builders and a parser of what it prin
 
 basicfwd takes EAL arguments only. It forwards every frame received on port p to port p^1 (0<->1,
 2<->3...), on one lcore (its main lcore), and refuses an odd number of ports. It prints nothing
-per packet, has no statistics and no signal handler: SIGINT or SIGTERM kill it, and the vhost-user
-sockets of its ``net_vhost`` ports stay behind (the module removes them).
+per packet, has no statistics and no signal handler: SIGTERM kills it (the module's stop signal;
+SIGINT would too, but a process started in the background of a non-interactive shell inherits
+SIGINT ignored), and the vhost-user sockets of its ``net_vhost`` ports stay behind (the module
+removes them).
 
 Ports (N = the container's index): pair = ``net_vhost0`` (container a), ``net_vhost1`` (b);
 loop = port 2N ``net_vhostN``, port 2N+1 ``net_ringN``: DPDK's ring PMD created without arguments
@@ -18,7 +20,7 @@ crosses basicfwd twice in a loop (once in the pair).
 What it prints (DPDK 22.11, stdout line-buffered by ``stdbuf -oL``; EAL lines around it)::
 
     Port 0 MAC: 56 48 4f 53 54 00
-    Port 1 MAC: 02 70 63 61 70 00
+    Port 1 MAC: 00 00 00 00 00 00
 
     Core 0 forwarding packets. [Ctrl+C to quit]
 

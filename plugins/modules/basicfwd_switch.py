@@ -23,7 +23,8 @@ description:
     argv restarts it (RV(restarted)). O(state=started) removes stale sockets, then returns when
     every vhost socket exists and the log says C(Core N forwarding packets.); it fails with the end
     of the log when basicfwd exits first."
-  - O(state=stopped) sends SIGINT (basicfwd has no handler, it dies), waits O(stop_timeout) seconds,
+  - O(state=stopped) sends SIGTERM (basicfwd has no handler, it dies; not SIGINT, which a process
+    started from a non-interactive shell's background may ignore), waits O(stop_timeout) seconds,
     then SIGKILL, and removes the sockets basicfwd leaves. The log is kept.
 author: kbypass.testbed maintainers (@kbypass)
 extends_documentation_fragment:
@@ -84,7 +85,7 @@ options:
     type: float
     default: 30
   stop_timeout:
-    description: Seconds to wait after SIGINT before SIGKILL.
+    description: Seconds to wait after SIGTERM before SIGKILL.
     type: float
     default: 10
 attributes:
@@ -156,6 +157,8 @@ after:
   type: dict
 '''
 
+import signal
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.basicfwd import (
@@ -175,7 +178,8 @@ def run(params, check_mode=False, ops=None):
                            params['binary'], params['eal_args'])
         wrapper = launcher(params['cpus'], params['main_cpus'])
     daemon, result = run_switch(params, argv, check_mode, ops, launcher=wrapper, ready_text=READY_TEXT,
-                                leaves=socket_paths(params['ports'], params['socket_dir']))
+                                leaves=socket_paths(params['ports'], params['socket_dir']),
+                                stop_signal=signal.SIGTERM)
     if params['state'] == 'started' and result['changed'] and not check_mode:
         parsed = parse_basicfwd(daemon.log_text())
         result.update(macs=dict((str(port), mac) for port, mac in parsed['ports'].items()), lcore=parsed['lcore'])
