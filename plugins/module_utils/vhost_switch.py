@@ -10,7 +10,9 @@ as a :class:`daemon.Daemon` that is ready once every socket exists.
 
 from __future__ import annotations
 
-from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon
+from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
+from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
+from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import PlanError, parse_cpu_list
 
 TOPOLOGIES = ('pair', 'loop')
@@ -53,6 +55,10 @@ def vhost_vdev(index, socket):
     return 'net_vhost%d,iface=%s,queues=1' % (index, socket)
 
 
+# AnsibleModule's required_if of every switch module
+REQUIRED_IF = [('state', 'started', ['ports'])]
+
+
 def argument_spec(name, binary):
     """The options every switch module has; its defaults name the data path ``name``."""
     return dict(
@@ -81,3 +87,13 @@ def run_switch(params, argv, check_mode=False, ops=None, **daemon_args):
     result = daemon.started() if params['state'] == 'started' else daemon.stopped()
     result['argv'] = argv or result['before']['argv']
     return daemon, result
+
+
+def run_module(module, run, programs=()):
+    """The end of a switch module's main(): with state=started, fail naming a missing program (the
+    switch's binary, then ``programs``) before anything is stopped; then ``run(params, check_mode)``."""
+    if module.params['state'] == 'started':
+        runner = command_runner(module)
+        for program in [module.params['binary']] + list(programs):
+            runner.require(program)
+    run_and_exit(module, lambda: run(module.params, module.check_mode), (SwitchError, DaemonError))

@@ -29,15 +29,11 @@ description:
 author: kbypass.testbed maintainers (@kbypass)
 extends_documentation_fragment:
   - kbypass.testbed.attributes
+  - kbypass.testbed.vhost_switch
 requirements:
   - C(basicfwd) built against the installed libdpdk (role C(kbypass.testbed.basicfwd)), C(taskset),
     C(stdbuf) and huge pages reserved (role C(kbypass.testbed.dpdk))
 options:
-  state:
-    description: V(started) or V(stopped).
-    type: str
-    choices: [started, stopped]
-    default: started
   ports:
     description:
       - Names of the ports, in port order (the containers); port N gets C(<socket_dir>/<name>.sock).
@@ -50,11 +46,6 @@ options:
     description: Directory of the vhost-user sockets (basicfwd creates them, it is the server).
     type: path
     default: /run/kbypass/basicfwd
-  topology:
-    description: V(pair) forwards port 0 to 1 and back (2<->3...), V(loop) each container's port to a ring port and back.
-    type: str
-    choices: [pair, loop]
-    default: pair
   cpus:
     description: The one CPU of basicfwd's lcore (it forwards on its main lcore only).
     type: str
@@ -67,11 +58,6 @@ options:
     description: The basicfwd program.
     type: str
     default: /opt/kbypass/bin/basicfwd
-  eal_args:
-    description: Extra EAL arguments.
-    type: list
-    elements: str
-    default: []
   pidfile:
     description: Pid file of the switch.
     type: path
@@ -80,14 +66,6 @@ options:
     description: File that receives basicfwd's stdout and stderr (rewritten at each start).
     type: path
     default: /var/log/kbypass/basicfwd/switch.log
-  timeout:
-    description: Seconds to wait at start for the sockets and the forwarding line.
-    type: float
-    default: 30
-  stop_timeout:
-    description: Seconds to wait after SIGTERM before SIGKILL.
-    type: float
-    default: 10
 attributes:
   check_mode:
     support: full
@@ -163,11 +141,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.basicfwd import (
     READY_TEXT, launcher, parse_basicfwd, switch_argv)
-from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
-from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import DaemonError
-from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import (
-    SwitchError, argument_spec, run_switch, socket_paths)
+    REQUIRED_IF, argument_spec, run_module, run_switch, socket_paths)
 
 
 def run(params, check_mode=False, ops=None):
@@ -189,14 +164,10 @@ def run(params, check_mode=False, ops=None):
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec('basicfwd', '/opt/kbypass/bin/basicfwd'),
-        required_if=[('state', 'started', ['ports'])],
+        required_if=REQUIRED_IF,
         supports_check_mode=True,
     )
-    if module.params['state'] == 'started':
-        # before anything is stopped: a missing program fails naming it
-        for program in (module.params['binary'], 'taskset', 'stdbuf'):
-            command_runner(module).require(program)
-    run_and_exit(module, lambda: run(module.params, module.check_mode), (SwitchError, DaemonError))
+    run_module(module, run, ('taskset', 'stdbuf'))
 
 
 if __name__ == '__main__':

@@ -23,14 +23,10 @@ description:
 author: kbypass.testbed maintainers (@kbypass)
 extends_documentation_fragment:
   - kbypass.testbed.attributes
+  - kbypass.testbed.vhost_switch
 requirements:
   - C(dpdk-testpmd) (Debian package C(dpdk)) and huge pages reserved (role C(kbypass.testbed.dpdk))
 options:
-  state:
-    description: V(started) or V(stopped).
-    type: str
-    choices: [started, stopped]
-    default: started
   ports:
     description:
       - Names of the ports, in port order (the containers); port N gets C(<socket_dir>/<name>.sock).
@@ -43,11 +39,6 @@ options:
     description: Directory of the vhost-user sockets (testpmd creates them, it is the server).
     type: path
     default: /run/kbypass/testpmd
-  topology:
-    description: V(pair) forwards port 0 to 1 and back (2<->3...), V(loop) each port to itself.
-    type: str
-    choices: [pair, loop]
-    default: pair
   cpus:
     description: CPU list of the forwarding lcores (one lcore per CPU, C(--nb-cores) = their number).
     type: str
@@ -64,11 +55,6 @@ options:
     description: testpmd program.
     type: str
     default: dpdk-testpmd
-  eal_args:
-    description: Extra EAL arguments (before C(--)).
-    type: list
-    elements: str
-    default: []
   app_args:
     description: Extra testpmd arguments (after C(--)).
     type: list
@@ -82,14 +68,6 @@ options:
     description: File that receives testpmd's stdout and stderr (rewritten at each start).
     type: path
     default: /var/log/kbypass/testpmd/switch.log
-  timeout:
-    description: Seconds to wait for the sockets at start.
-    type: float
-    default: 30
-  stop_timeout:
-    description: Seconds to wait after SIGINT before SIGKILL.
-    type: float
-    default: 10
 attributes:
   check_mode:
     support: full
@@ -151,11 +129,9 @@ after:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
-from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import DaemonError
-from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
 from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import parse_testpmd, switch_argv
-from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import SwitchError, argument_spec, run_switch
+from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import (
+    REQUIRED_IF, argument_spec, run_module, run_switch)
 
 
 def run(params, check_mode=False, ops=None):
@@ -177,13 +153,10 @@ def main():
         argument_spec=dict(argument_spec('testpmd', 'dpdk-testpmd'),
                            total_num_mbufs=dict(type='int', default=16384),
                            app_args=dict(type='list', elements='str', default=[])),
-        required_if=[('state', 'started', ['ports'])],
+        required_if=REQUIRED_IF,
         supports_check_mode=True,
     )
-    if module.params['state'] == 'started':
-        # before anything is stopped: a missing testpmd fails naming it and its package
-        command_runner(module).require(module.params['binary'])
-    run_and_exit(module, lambda: run(module.params, module.check_mode), (SwitchError, DaemonError))
+    run_module(module, run)
 
 
 if __name__ == '__main__':

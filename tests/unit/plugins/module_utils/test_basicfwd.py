@@ -60,8 +60,8 @@ def test_switch_argv_errors(kwargs, message):
         basicfwd.switch_argv(**kwargs)
 
 
-@pytest.mark.parametrize('cpus, main_cpus, cpu_list', [('0', '1', '0-1'), ('1', '0', '0-1'), ('3', '0,5', '0,3,5'),
-                                                        ('2', '2', '2')])
+@pytest.mark.parametrize('cpus, main_cpus, cpu_list', [
+    ('0', '1', '0-1'), ('1', '0', '0-1'), ('3', '0,5', '0,3,5'), ('2', '2', '2')])
 def test_launcher(cpus, main_cpus, cpu_list):
     assert basicfwd.launcher(cpus, main_cpus) == ['taskset', '-c', cpu_list, 'stdbuf', '-oL']
 
@@ -70,3 +70,73 @@ def test_launcher(cpus, main_cpus, cpu_list):
 def test_launcher_errors(cpus, main_cpus, message):
     with pytest.raises(SwitchError, match=message):
         basicfwd.launcher(cpus, main_cpus)
+
+
+# ----------------------------------------------------------------------- recorded on the real host
+SCENARIOS = ('pair-start-again-stop', 'loop-start-restart-pair-stop', 'odd-ports-exit')
+LOG = '/var/log/kbypass/basicfwd/switch.log'
+
+
+def recorded_logs(scenario):
+    """The texts of basicfwd's log as the module read them, in order."""
+    return [e['out'] for e in fixture(scenario + '.json')['events'] if e['kind'] == 'read' and e['argv'] == [LOG]]
+
+
+@pytest.mark.parametrize('scenario, ports, forwarding, error', [
+    ('pair-start-again-stop', {0: '56:48:4f:53:54:00', 1: '56:48:4f:53:54:01'}, True, None),
+    ('loop-start-restart-pair-stop', {0: '56:48:4f:53:54:00', 1: '00:00:00:00:00:00'}, True, None),
+    ('odd-ports-exit', {}, False, 'Error: number of ports must be even'),
+])
+def test_parse_recorded(scenario, ports, forwarding, error):
+    parsed = basicfwd.parse_basicfwd(recorded_logs(scenario)[-1 if forwarding else 0])
+    assert parsed['ports'] == ports and parsed['forwarding'] is forwarding
+    assert parsed['lcore'] == (0 if forwarding else None)
+    assert parsed['error'] == error
+
+
+def test_parse_empty():
+    assert basicfwd.parse_basicfwd('') == {'ports': {}, 'lcore': None, 'forwarding': False, 'error': None}
+
+
+def _plain(value):
+    return json.loads(json.dumps(value))
+
+
+@pytest.mark.parametrize('scenario', SCENARIOS)
+def test_module_replays_what_it_did_on_the_host(scenario):
+    """Every run of the scenario gives the recorded result (or error) from the recorded answers of
+    the system, and makes exactly the recorded calls (the harness checks that all are used)."""
+    recorded = fixture(scenario + '.json')
+    ops = ReplayOps(recorded['events'], scenario)
+    for run in recorded['runs']:
+        if 'error' in run:
+            with pytest.raises(DaemonError) as err:
+                basicfwd_switch.run(dict(run['params']), ops=ops)
+            assert str(err.value) == run['error']
+        else:
+            assert _plain(basicfwd_switch.run(dict(run['params']), ops=ops)) == run['result']
+
+
+def test_recorded_runs_say_what_happened():
+    pair = fixture('pair-start-again-stop.json')['runs']
+    macs = {'0': '56:48:4f:53:54:00', '1': '56:48:4f:53:54:01'}
+    assert pair[0]['result']['changed'] and pair[0]['result']['macs'] == macs
+    assert pair[1]['result']['changed'] is False                 # same argv: left alone
+    assert pair[2]['result']['changed'] and pair[2]['result']['killed'] is False   # SIGTERM was enough
+    kinds = [(e['kind'], e['argv']) for e in fixture('pair-start-again-stop.json')['events']]
+    pid = pair[0]['result']['pid']
+    assert ('kill', [pid, 15]) in kinds
+    # the sockets basicfwd leaves are removed after the stop
+    assert ('remove', ['%s/kbp-bf-a.sock' % SOCK]) in kinds[kinds.index(('kill', [pid, 15])):]
+    loop = fixture('loop-start-restart-pair-stop.json')['runs']
+    assert loop[1]['result']['restarted'] and loop[1]['result']['changed']
+    assert 'net_ring0' in loop[0]['result']['argv'] and 'net_ring0' not in loop[1]['result']['argv']
+    assert 'number of ports must be even' in fixture('odd-ports-exit.json')['runs'][0]['error']
+
+
+def test_check_mode_starts_nothing():
+    """No pid file, no socket: check mode says it would start and touches nothing."""
+    ops = ReplayOps([dict(kind='read', argv=['/run/kbypass/basicfwd-switch.pid'], rc=1, out=None, err='')])
+    params = fixture('pair-start-again-stop.json')['runs'][0]['params']
+    result = basicfwd_switch.run(dict(params), check_mode=True, ops=ops)
+    assert result['changed'] and result['after']['argv'][0] == '/opt/kbypass/bin/basicfwd'
