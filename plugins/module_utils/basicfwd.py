@@ -24,7 +24,10 @@ What it prints (DPDK 22.11, stdout line-buffered by ``stdbuf -oL``; EAL lines ar
 
     Core 0 forwarding packets. [Ctrl+C to quit]
 
-and on an error ``EAL: Error - exiting with code: 1`` after ``Cause: <its message>``.
+and on an error (rte_exit)::
+
+    EAL: Error - exiting with code: 1
+      Cause: Error: number of ports must be even
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ EAL_ARGS = ('--in-memory', '--no-pci')
 
 _PORT_MAC = re.compile(r'^Port (\d+) MAC: ((?:[0-9a-fA-F]{2} ){5}[0-9a-fA-F]{2})\s*$', re.MULTILINE)
 _CORE = re.compile(r'^Core (\d+) forwarding packets\.', re.MULTILINE)
-_CAUSE = re.compile(r'^(?:EAL: )?(?:Cause|EAL: Error)[^\n]*$', re.MULTILINE)
-_ERROR = re.compile(r'^(Error[^\n]*|Cannot [^\n]*)$', re.MULTILINE)
+# rte_exit(): "EAL: Error - exiting with code: 1" then "  Cause: <the message>"
+_CAUSE = re.compile(r'^\s*Cause: (.*?)\s*$', re.MULTILINE)
 
 
 def _one_cpu(text, what):
@@ -79,11 +82,11 @@ def launcher(cpus, main_cpus):
 
 def parse_basicfwd(text):
     """basicfwd's output -> {ports: {port: 'aa:bb:..'}, lcore: the forwarding lcore or None,
-    forwarding: whether it reached its loop, error: its last error line or None}."""
+    forwarding: whether it reached its loop, error: the cause it exited with, or None}."""
     text = (text or '').replace('\r', '')
     core = _CORE.search(text)
-    errors = _ERROR.findall(text) + _CAUSE.findall(text)
+    errors = _CAUSE.findall(text)
     return {'ports': dict((int(p), mac.replace(' ', ':').lower()) for p, mac in _PORT_MAC.findall(text)),
             'lcore': int(core.group(1)) if core else None,
             'forwarding': core is not None,
-            'error': errors[0] if errors else None}
+            'error': errors[-1] if errors else None}

@@ -45,6 +45,12 @@ def _out(argv):
     return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
 
 
+def processes(*names):
+    """The names among ``names`` that run (pgrep -x, one name at a time: a pattern longer than 15
+    characters, like 'a|b', matches nothing)."""
+    return sorted(name for name in names if _out(['pgrep', '-x', name]).strip())
+
+
 def host_state():
     """What the benchmark can leave behind (containers, links, mounts, files, sockets) and the host
     state it changes and must give back (hugepages, bpffs, OVS daemons and binary)."""
@@ -67,10 +73,10 @@ def host_state():
                               '/opt/kbypass/bin/basicfwd', '/opt/kbypass/src/basicfwd', '/var/log/kbypass/basicfwd',
                               '/run/kbypass', '/var/lib/kbypass-state') if os.path.exists(p)],
         # the DPDK switches on the host: nothing may poll after stop or teardown
-        'switches': sorted(_out(['pgrep', '-x', '-l', 'basicfwd|dpdk-testpmd']).split()[1::2]),
+        'switches': processes('basicfwd', 'dpdk-testpmd'),
         'hugepages': hugepages,
         'bpffs': bpffs,
-        'ovs_daemons': sorted(set(_out(['pgrep', '-x', '-l', 'ovs-vswitchd|ovsdb-server']).split()[1::2])),
+        'ovs_daemons': processes('ovs-vswitchd', 'ovsdb-server'),
         'ovs_alternative': alternative,
     }
 

@@ -88,7 +88,9 @@ def recorded_logs(scenario):
     ('odd-ports-exit', {}, False, 'Error: number of ports must be even'),
 ])
 def test_parse_recorded(scenario, ports, forwarding, error):
-    parsed = basicfwd.parse_basicfwd(recorded_logs(scenario)[-1 if forwarding else 0])
+    # the first log that says it forwards (or the last: it exited)
+    logs = recorded_logs(scenario)
+    parsed = basicfwd.parse_basicfwd(([t for t in logs if basicfwd.READY_TEXT in t] or logs[-1:])[0])
     assert parsed['ports'] == ports and parsed['forwarding'] is forwarding
     assert parsed['lcore'] == (0 if forwarding else None)
     assert parsed['error'] == error
