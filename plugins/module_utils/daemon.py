@@ -2,8 +2,9 @@
 # Copyright: kbypass.testbed contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A background process detached from Ansible, known by a pid file: start it idempotently (same
-argv = no change, other argv = restart), wait until the files it creates exist, stop it with a
-signal and a SIGKILL fallback.
+argv = no change, other argv = restart), wait until the files it creates exist (and, where it says
+so, until its log says it is ready), stop it with a signal and a SIGKILL fallback, and remove the
+files it leaves behind when a signal kills it.
 
 Hosts without systemd (containers, firecracker VMs) have no service manager: the process is
 started in its own session with stdin from /dev/null and stdout+stderr into a log file, so the
@@ -96,12 +97,23 @@ def tail(text, lines=30):
 
 
 class Daemon:
-    """One process: ``argv``, its ``pidfile`` and ``log``; ``wait_for`` paths it creates when ready."""
+    """One process: ``argv``, its ``pidfile`` and ``log``; ``wait_for`` paths it creates when ready.
+
+    ``launcher``: programs that exec ``argv`` in the same process (``taskset``, ``stdbuf``): the
+    process is started as ``launcher + argv`` and its command line is ``argv`` once it runs.
+    ``ready_text``: what the log must hold, besides the ``wait_for`` paths, once the process is
+    ready. ``leaves``: files the process leaves when a signal kills it (a vhost-user server's
+    sockets); removed before it starts (stale ones would look ready) and after it stopped.
+    """
 
     def __init__(self, argv, pidfile, log, wait_for=(), timeout=30.0, stop_signal=signal.SIGINT,
-                 stop_timeout=10.0, check_mode=False, ops=None, poll=0.2, program=None):
+                 stop_timeout=10.0, check_mode=False, ops=None, poll=0.2, program=None, launcher=(),
+                 ready_text=None, leaves=()):
         self.argv = list(argv) if argv else []
         self.program = program
+        self.launcher = list(launcher or [])
+        self.ready_text = ready_text
+        self.leaves = list(leaves or [])
         self.pidfile = pidfile
         self.log = log
         self.wait_for = list(wait_for or [])
@@ -147,28 +159,42 @@ class Daemon:
             self.ops.sleep(self.poll)
         return True
 
+    def _remove_leftovers(self):
+        return [path for path in self.leaves if self.ops.remove(path)]
+
+    def _not_ready(self):
+        """What is still missing before the process is ready: paths, and the log's text."""
+        missing = [p for p in self.wait_for if not self.ops.exists(p)]
+        if self.ready_text and self.ready_text not in self.log_text():
+            missing.append('%r in %s' % (self.ready_text, self.log))
+        return missing
+
     def _start(self):
         for path in (self.pidfile, self.log):
             self.ops.makedirs(os.path.dirname(path))
+        self._remove_leftovers()
+        argv = self.launcher + self.argv
         try:
-            proc = self.ops.spawn(self.argv, self.log)
+            proc = self.ops.spawn(argv, self.log)
         except OSError as exc:
-            raise DaemonError('cannot run %s: %s; install it or fix the path' % (self.argv[0], exc))
+            raise DaemonError('cannot run %s: %s; install it or fix the path' % (argv[0], exc))
         self.ops.write(self.pidfile, '%d\n' % proc.pid)
         deadline = self.ops.now() + self.timeout
         while True:
             if proc.poll() is not None:
                 self.ops.remove(self.pidfile)
+                self._remove_leftovers()
                 raise DaemonError('%s exited with code %s while starting; end of %s:\n%s'
                                   % (self.argv[0], proc.returncode, self.log, tail(self.log_text())),
                                   rc=proc.returncode, log_tail=tail(self.log_text()))
-            missing = [p for p in self.wait_for if not self.ops.exists(p)]
+            missing = self._not_ready()
             if not missing:
                 return proc.pid
             if self.ops.now() > deadline:
                 self._stop(proc.pid)
                 proc.poll()
                 self.ops.remove(self.pidfile)
+                self._remove_leftovers()
                 raise DaemonError('%s started but %s did not appear within %ss; it was stopped. End of %s:\n%s'
                                   % (self.argv[0], ', '.join(missing), self.timeout, self.log,
                                      tail(self.log_text())), log_tail=tail(self.log_text()))
@@ -204,10 +230,11 @@ class Daemon:
         before = self.state(pid, cmdline)
         after = self.state(None, None)
         if pid is None:
-            stale = self.ops.exists(self.pidfile)
+            stale = [p for p in [self.pidfile] + self.leaves if self.ops.exists(p)]
             if stale and not self.check_mode:
                 self.ops.remove(self.pidfile)
-            return self._result(stale, before, after, killed=False)
+                self._remove_leftovers()
+            return self._result(bool(stale), before, after, killed=False)
         if self.argv and cmdline != self.argv or self.program and (cmdline or [''])[0] != self.program:
             raise DaemonError('pid file %s names process %d, which runs %r, not %r: not stopping it; '
                               'remove the pid file if it is stale'
@@ -216,4 +243,5 @@ class Daemon:
             return self._result(True, before, after, killed=False)
         killed = self._stop(pid)
         self.ops.remove(self.pidfile)
+        self._remove_leftovers()
         return self._result(True, before, after, killed=killed)

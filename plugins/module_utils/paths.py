@@ -44,6 +44,9 @@ KINDS = ('kernel', 'dpdk')
 # the plan's variables of a switch path, passed to its role as <prefix>_<key>
 SWITCH_VARS = ('topology', 'cpus', 'main_cpus', 'socket_dir')
 _VIRTIO_USER = 'net_virtio_user0,path={socket_dir}/{name}.sock,queues=1,mac={mac}'
+# a DPDK switch on the host whose role the benchmark hands the plan's switch variables; the
+# benchmark reserves the hugepages itself (the role's <prefix>_dpdk: false)
+_HOST_SWITCH_VARS = dict([(k, k) for k in SWITCH_VARS], dpdk={'value': False})
 _LINK_UP = {'a': 'link up', 'b': 'link up'}
 
 DATA_PATHS = {}
@@ -83,8 +86,7 @@ register('ovs_dpdk', 4, 'od', 'dpdk', switch=True, sockets=True,
          listens={'a': '{socket_dir}/{name}.sock', 'b': '{socket_dir}/{name}.sock'},
          role_vars=dict((k, k) for k in SWITCH_VARS), study='OVS-DPDK', label='OVS-DPDK')
 register('testpmd', 5, 'tp', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER,
-         role_vars=dict([(k, k) for k in SWITCH_VARS], dpdk={'value': False}), study='testpmd',
-         label='testpmd switch')
+         role_vars=_HOST_SWITCH_VARS, study='testpmd', label='testpmd switch')
 # socket-abstract=no: 22.11 puts the socket in the abstract namespace by default, which is per
 # network namespace: the other container would never see it. A memif server's link comes up only
 # when the client connects: b (the server) is ready once started.
@@ -98,6 +100,10 @@ register('af_xdp', 7, 'xd', 'dpdk', device='net_af_xdp0,iface=eth0,start_queue=0
 register('sriov', 8, 'sv', 'kernel', uplink='sriov_pf', role_vars={'record': 'record'}, study='SR-IOV',
          label='SR-IOV (kernel VF)',
          nic_required='an SR-IOV capable NIC (a PF: /sys/class/net/<if>/device/sriov_totalvfs exists)')
+# DPDK's skeleton forwarder (examples/skeleton/basicfwd.c) as the switch, net_vhost ports like
+# testpmd's; in the loop each container's port is paired with a ring port (frames cross it twice).
+register('basicfwd', 9, 'bf', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER,
+         role_vars=_HOST_SWITCH_VARS, study='basicfwd', label='basicfwd switch')
 # VPP as the switch (one role, kbypass.testbed.vpp; vpp_memif's role hands it its variables). VPP is
 # the socket server of every port (vhost-user server, memif master): no container listens. It is told
 # whether the plan shares its CPUs (then it polls from its main thread and sleeps between polls).

@@ -39,8 +39,9 @@ import math
 import re
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.parsers import strip_ansi
-from ansible_collections.kbypass.testbed.plugins.module_utils.plan import PlanError, parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import bits_per_second
+from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import (
+    SwitchError, check_ports, parse_cpulist, socket_paths, vhost_vdev)
 
 _BLOCK = 'Port statistics ===================================='
 _NIC_PORT = re.compile(r'#+ NIC statistics for port (\d+)\s+#+')
@@ -63,7 +64,7 @@ DEFAULT_MBUFS = 16384
 FLOWGEN_FCS = 4
 
 
-class TestpmdError(ValueError):
+class TestpmdError(SwitchError):
     """Bad input of an argv builder or output that cannot be parsed."""
 
 
@@ -212,14 +213,6 @@ def testpmd_metrics(mode, size, a, b, warmup_s=0, a_port=0, b_port=0):
 
 
 # ---------------------------------------------------------------------------------- argv builders
-def parse_cpulist(text):
-    """'0-2,5' -> [0, 1, 2, 5]; '' -> [] (plan.parse_cpu_list, with this module's error type)."""
-    try:
-        return parse_cpu_list(text or '')
-    except PlanError as exc:
-        raise TestpmdError(str(exc))
-
-
 def lcores_arg(main_cpus, cpus):
     """EAL --lcores value: lcore 0 (main) on main_cpus, lcores 1..n each on one CPU of cpus."""
     main = parse_cpulist(main_cpus)
@@ -246,30 +239,16 @@ def switch_argv(ports, socket_dir, topology='pair', cpus='1', main_cpus='0',
     Port N is ``net_vhostN,iface=<socket_dir>/<name>.sock,queues=1``; ``pair`` forwards 0<->1,
     2<->3...; ``loop`` sends each port's frames back on it.
     """
-    if topology not in TOPOLOGIES:
-        raise TestpmdError('topology=%r: use one of %s' % (topology, ', '.join(sorted(TOPOLOGIES))))
-    if not ports:
-        raise TestpmdError('no port: give the containers the switch connects')
-    if len(set(ports)) != len(ports):
-        raise TestpmdError('ports %r: a container is listed twice' % (ports,))
-    if topology == 'pair' and len(ports) % 2:
-        raise TestpmdError('topology=pair needs an even number of ports (0<->1, 2<->3...), got %d: %s'
-                           % (len(ports), ', '.join(ports)))
-    if not str(socket_dir).startswith('/'):
-        raise TestpmdError('socket_dir=%r must be an absolute path' % (socket_dir,))
+    check_ports(ports, socket_dir, topology)
     lcores, nb_cores = lcores_arg(main_cpus, cpus)
     argv = [binary, '--lcores=%s' % lcores, '--in-memory', '--no-pci']
-    for index, name in enumerate(ports):
-        argv += ['--vdev', 'net_vhost%d,iface=%s/%s.sock,queues=1' % (index, str(socket_dir).rstrip('/'), name)]
+    for index, socket in enumerate(socket_paths(ports, socket_dir)):
+        argv += ['--vdev', vhost_vdev(index, socket)]
     argv += list(eal_args or [])
     argv += ['--', '--forward-mode=io', '--port-topology=%s' % TOPOLOGIES[topology],
              '--nb-cores=%d' % nb_cores, _mbufs(total_num_mbufs), '--stats-period', '1']
     argv += list(app_args or [])
     return argv
-
-
-def socket_paths(ports, socket_dir):
-    return ['%s/%s.sock' % (str(socket_dir).rstrip('/'), name) for name in ports]
 
 
 _MAC_RE = re.compile(r'^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$')

@@ -23,14 +23,10 @@ description:
 author: kbypass.testbed maintainers (@kbypass)
 extends_documentation_fragment:
   - kbypass.testbed.attributes
+  - kbypass.testbed.vhost_switch
 requirements:
   - C(dpdk-testpmd) (Debian package C(dpdk)) and huge pages reserved (role C(kbypass.testbed.dpdk))
 options:
-  state:
-    description: V(started) or V(stopped).
-    type: str
-    choices: [started, stopped]
-    default: started
   ports:
     description:
       - Names of the ports, in port order (the containers); port N gets C(<socket_dir>/<name>.sock).
@@ -43,11 +39,6 @@ options:
     description: Directory of the vhost-user sockets (testpmd creates them, it is the server).
     type: path
     default: /run/kbypass/testpmd
-  topology:
-    description: V(pair) forwards port 0 to 1 and back (2<->3...), V(loop) each port to itself.
-    type: str
-    choices: [pair, loop]
-    default: pair
   cpus:
     description: CPU list of the forwarding lcores (one lcore per CPU, C(--nb-cores) = their number).
     type: str
@@ -64,11 +55,6 @@ options:
     description: testpmd program.
     type: str
     default: dpdk-testpmd
-  eal_args:
-    description: Extra EAL arguments (before C(--)).
-    type: list
-    elements: str
-    default: []
   app_args:
     description: Extra testpmd arguments (after C(--)).
     type: list
@@ -82,14 +68,6 @@ options:
     description: File that receives testpmd's stdout and stderr (rewritten at each start).
     type: path
     default: /var/log/kbypass/testpmd/switch.log
-  timeout:
-    description: Seconds to wait for the sockets at start.
-    type: float
-    default: 30
-  stop_timeout:
-    description: Seconds to wait after SIGINT before SIGKILL.
-    type: float
-    default: 10
 attributes:
   check_mode:
     support: full
@@ -151,11 +129,9 @@ after:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.kbypass.testbed.plugins.module_utils.commands import command_runner
-from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
-from ansible_collections.kbypass.testbed.plugins.module_utils.module_exit import run_and_exit
-from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import (
-    TestpmdError, parse_testpmd, socket_paths, switch_argv)
+from ansible_collections.kbypass.testbed.plugins.module_utils.testpmd import parse_testpmd, switch_argv
+from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import (
+    REQUIRED_IF, argument_spec, run_module, run_switch)
 
 
 def run(params, check_mode=False, ops=None):
@@ -165,46 +141,22 @@ def run(params, check_mode=False, ops=None):
         argv = switch_argv(params['ports'], params['socket_dir'], params['topology'], params['cpus'],
                            params['main_cpus'], params['total_num_mbufs'], params['binary'],
                            params['eal_args'], params['app_args'])
-    daemon = Daemon(argv, params['pidfile'], params['log'],
-                    wait_for=socket_paths(params['ports'], params['socket_dir']),
-                    timeout=params['timeout'], stop_timeout=params['stop_timeout'],
-                    check_mode=check_mode, ops=ops, program=params['binary'])
-    if params['state'] == 'started':
-        result = daemon.started()
-    else:
-        result = daemon.stopped()
-        if result['before']['running'] and not check_mode:
-            parsed = parse_testpmd(daemon.log_text())
-            result['totals'] = dict((str(port), value) for port, value in parsed['totals'].items())
-    result['argv'] = argv or result['before']['argv']
+    daemon, result = run_switch(params, argv, check_mode, ops)
+    if params['state'] == 'stopped' and result['before']['running'] and not check_mode:
+        parsed = parse_testpmd(daemon.log_text())
+        result['totals'] = dict((str(port), value) for port, value in parsed['totals'].items())
     return result
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            state=dict(type='str', choices=['started', 'stopped'], default='started'),
-            ports=dict(type='list', elements='str', default=[]),
-            socket_dir=dict(type='path', default='/run/kbypass/testpmd'),
-            topology=dict(type='str', choices=['pair', 'loop'], default='pair'),
-            cpus=dict(type='str', default='1'),
-            main_cpus=dict(type='str', default='0'),
-            total_num_mbufs=dict(type='int', default=16384),
-            binary=dict(type='str', default='dpdk-testpmd'),
-            eal_args=dict(type='list', elements='str', default=[]),
-            app_args=dict(type='list', elements='str', default=[]),
-            pidfile=dict(type='path', default='/run/kbypass/testpmd-switch.pid'),
-            log=dict(type='path', default='/var/log/kbypass/testpmd/switch.log'),
-            timeout=dict(type='float', default=30),
-            stop_timeout=dict(type='float', default=10),
-        ),
-        required_if=[('state', 'started', ['ports'])],
+        argument_spec=dict(argument_spec('testpmd', 'dpdk-testpmd'),
+                           total_num_mbufs=dict(type='int', default=16384),
+                           app_args=dict(type='list', elements='str', default=[])),
+        required_if=REQUIRED_IF,
         supports_check_mode=True,
     )
-    if module.params['state'] == 'started':
-        # before anything is stopped: a missing testpmd fails naming it and its package
-        command_runner(module).require(module.params['binary'])
-    run_and_exit(module, lambda: run(module.params, module.check_mode), (TestpmdError, DaemonError))
+    run_module(module, run)
 
 
 if __name__ == '__main__':

@@ -45,6 +45,12 @@ def _out(argv):
     return subprocess.run(argv, capture_output=True, text=True, check=False).stdout
 
 
+def processes(*names):
+    """The names among ``names`` that run (pgrep -x, one name at a time: a pattern longer than 15
+    characters, like 'a|b', matches nothing)."""
+    return sorted(name for name in names if _out(['pgrep', '-x', name]).strip())
+
+
 def host_state():
     """What the benchmark can leave behind (containers, links, mounts, files, sockets) and the host
     state it changes and must give back (hugepages, bpffs, OVS daemons and binary)."""
@@ -64,15 +70,18 @@ def host_state():
                         if line.startswith(('kbp-', 'ovs-netdev', 'ovs-system'))),
         'mounts': mounts,
         'files': [p for p in ('/var/lib/kbypass', '/opt/kbypass/bin/icperf', '/opt/kbypass/src/icperf',
+                              '/opt/kbypass/bin/basicfwd', '/opt/kbypass/src/basicfwd', '/var/log/kbypass/basicfwd',
                               '/run/kbypass', '/var/lib/kbypass-state') if os.path.exists(p)],
+        # the DPDK switches on the host: nothing may poll after stop or teardown
+        'switches': processes('basicfwd', 'dpdk-testpmd'),
         'hugepages': hugepages,
         'bpffs': bpffs,
-        'ovs_daemons': sorted(set(_out(['pgrep', '-x', '-l', 'ovs-vswitchd|ovsdb-server']).split()[1::2])),
+        'ovs_daemons': processes('ovs-vswitchd', 'ovsdb-server'),
         'ovs_alternative': alternative,
     }
 
 
-LEFT_BEHIND = ('containers', 'links', 'mounts', 'files')
+LEFT_BEHIND = ('containers', 'links', 'mounts', 'files', 'switches')
 
 
 def recap_changed(stdout):
@@ -130,6 +139,8 @@ def test_report_and_table_exist(bench):
     ('ovs_dpdk', 'icperf', 'lat', 'rtt_p50_us'),
     ('testpmd', 'icperf', 'tput', 'rx_pps'),
     ('testpmd', 'testpmd', 'tput', 'rx_pps'),
+    ('basicfwd', 'icperf', 'tput', 'rx_pps'),
+    ('basicfwd', 'icperf', 'lat', 'rtt_p50_us'),
     ('memif', 'icperf', 'tput', 'rx_pps'),
     ('memif', 'icperf', 'lat', 'rtt_p99_us'),
     ('af_xdp', 'icperf', 'tput', 'rx_pps'),
@@ -192,7 +203,7 @@ def test_dpdk_paths_record_their_topology_and_the_cpu_plan(bench):
     plan = json.load(open(os.path.join(bench['run_dir'], 'raw', 'localhost', 'plan.json')))
     cpus = len(plan['host_cpus'].split(',')) if '-' not in plan['host_cpus'] else \
         int(plan['host_cpus'].split('-')[1]) - int(plan['host_cpus'].split('-')[0]) + 1
-    for path in ('testpmd', 'ovs_dpdk'):
+    for path in ('testpmd', 'ovs_dpdk', 'basicfwd'):
         pp = plan['path_plans'][path]
         # switch + 2 polling peers need 3 CPUs: fewer -> the loop (2 pollers), never silently shared
         assert pp['topology'] == ('pair' if cpus >= 3 else 'loop'), pp
@@ -201,6 +212,7 @@ def test_dpdk_paths_record_their_topology_and_the_cpu_plan(bench):
         assert found, 'no %s row in results.csv' % path
         for row in found:
             assert row['topology'] == pp['topology'] and row['oversubscribed'] == 'False', row
+            assert row['cores_shared'] == str(pp['cores_shared']) and row['backend'] == 'dpdk', row
 
 
 def markdown_rows(section):
@@ -245,7 +257,7 @@ def check_testpmd_cross_row(cross, csv_rows, topology, mode, size=64):
 def test_report_compares_kernel_and_bypass_and_icperf_with_testpmd(bench):
     summary = open(os.path.join(bench['run_dir'], 'summary.md')).read()
     section = summary.split('## Kernel sockets vs kernel bypass at 64 B', 1)[1].split('\n## ', 1)[0]
-    for path in ('ovs_dpdk', 'testpmd', 'memif', 'af_xdp'):
+    for path in ('ovs_dpdk', 'testpmd', 'memif', 'af_xdp', 'basicfwd'):
         assert '| %s |' % path in section, section
     cross = markdown_rows(summary.split('## Cross-checks', 1)[1].split('\n## ', 1)[0])
     plan = json.load(open(os.path.join(bench['run_dir'], 'raw', 'localhost', 'plan.json')))
@@ -259,3 +271,14 @@ def test_report_compares_kernel_and_bypass_and_icperf_with_testpmd(bench):
             found = [r for r in rows(bench) if (r['path'], r['tool'], r['mode'], r['metric']) ==
                      ('testpmd', tool, 'tx', 'tx_pps')]
             assert found and all(1e5 < float(r['value']) < 1e8 and r['topology'] == 'loop' for r in found), found
+
+
+def test_report_sets_basicfwd_beside_the_study(bench):
+    """The study's basicfwd row (CLOSER'20/CCIS'21: mean round trip, one host, 1000 pps, burst 4)
+    stands beside our basicfwd latency case in the study comparison."""
+    summary = open(os.path.join(bench['run_dir'], 'summary.md')).read()
+    study = markdown_rows(summary.split('## Study comparison', 1)[1].split('\n## ', 1)[0])
+    found = [r for r in study if (r['path'], r['study row'], r['study table'], r['size']) ==
+             ('basicfwd', 'basicfwd', 'mean RTT, one host, burst 4', '64')]
+    assert len(found) == 1, study
+    assert float(found[0]['study'].rstrip('*')) == 3.5 and float(found[0]['ours'].rstrip('*')) > 0, found

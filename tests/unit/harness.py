@@ -24,6 +24,9 @@ In the spirit of community.general's YAML-driven module test helper
   fails the test, and so does a mismatch that the code under test caught and swallowed.
   ``verify()`` checks the same earlier, between the steps of a test.
 * ``ReplaySpawner(events)``: a bench.Spawner whose run/start/read are answered by a ``Commands``.
+* ``ReplayOps(events)``: a daemon.SystemOps (a switch started, watched and stopped by
+  daemon.Daemon) whose every file access, start, poll and signal is answered by a ``Commands``;
+  ``RecordingOps`` (tests/unit/plugins/module_utils/record_switch.py) records them from the real system.
 * ``run_module(main, args, commands=None, bin_path=None)``: runs a module's main() as Ansible
   does (its real exit_json/fail_json) and returns its JSON result; with ``commands``,
   AnsibleModule.run_command is that ``Commands`` and get_bin_path finds every program under its
@@ -240,6 +243,62 @@ class ReplaySpawner(Spawner):
 
     def now(self):
         self.clock += 0.5
+        return self.clock
+
+
+# ============================================================================ daemon.SystemOps
+def _bytes(text):
+    return None if text is None else text.encode('latin-1')
+
+
+class ReplayProc(object):
+    """A started process whose poll() answers are the recorded ones, in order."""
+
+    def __init__(self, ops, pid):
+        self.ops, self.pid, self.returncode = ops, pid, None
+
+    def poll(self):
+        self.returncode = self.ops.commands.take([self.pid], 'poll')['returncode']
+        return self.returncode
+
+
+class ReplayOps(object):
+    """daemon.SystemOps answered from recorded events (kinds read, write, remove, exists, makedirs,
+    start, poll, kill; bytes as latin-1 text); time is faked (sleep advances now)."""
+
+    def __init__(self, events, name='ops'):
+        self.commands = Commands(events, name)
+        self.clock = 0.0
+
+    def read(self, path):
+        event = self.commands.take([path], 'read')
+        return _bytes(event['out']) if event['rc'] == 0 else None
+
+    def write(self, path, text):
+        self.commands.take([path, text], 'write')
+
+    def remove(self, path):
+        return self.commands.take([path], 'remove')['rc'] == 0
+
+    def exists(self, path):
+        return self.commands.take([path], 'exists')['rc'] == 0
+
+    def makedirs(self, path):
+        self.commands.take([path], 'makedirs')
+
+    def spawn(self, argv, log):
+        event = self.commands.take(argv, 'start')
+        if event['rc'] != 0:
+            raise OSError(event['rc'], event['err'])
+        return ReplayProc(self, event['pid'])
+
+    def kill(self, pid, sig):
+        self.commands.take([pid, int(sig)], 'kill')
+
+    def sleep(self, seconds):
+        self.clock += seconds
+
+    def now(self):
         return self.clock
 
 

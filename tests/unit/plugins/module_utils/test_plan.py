@@ -130,11 +130,14 @@ def test_containers_carry_cpuset_and_common_config():
     # 2 vCPUs: a polling switch and two polling peers do not fit: the switch loops a's traffic back
     ('testpmd', [0, 1], 'auto', 'loop', {'switch': '0', 'a': '1', 'b': '1', 'main': '1'}, False),
     ('ovs_dpdk', [0, 1], 'auto', 'loop', {'switch': '0', 'a': '1', 'b': '1', 'main': '1'}, False),
+    ('basicfwd', [0, 1], 'auto', 'loop', {'switch': '0', 'a': '1', 'b': '1', 'main': '1'}, False),
     # asked for the study's pair anyway: three pollers share two CPUs, and it says so
     ('testpmd', [0, 1], 'pair', 'pair', {'switch': '0-1', 'a': '0-1', 'b': '0-1', 'main': '0-1'}, True),
     # enough CPUs: switch first, then the peers, CPU 0 for housekeeping and the switch's main thread
     ('testpmd', [0, 1, 2, 3, 4], 'auto', 'pair', {'switch': '1', 'a': '2', 'b': '3', 'main': '0'}, False),
     ('testpmd', [0, 1, 2, 3], 'auto', 'pair', {'switch': '1', 'a': '2', 'b': '3', 'main': '0'}, False),
+    ('basicfwd', [0, 1, 2, 3], 'auto', 'pair', {'switch': '1', 'a': '2', 'b': '3', 'main': '0'}, False),
+    ('basicfwd', [0, 1], 'pair', 'pair', {'switch': '0-1', 'a': '0-1', 'b': '0-1', 'main': '0-1'}, True),
     ('testpmd', [0, 1, 2], 'loop', 'loop', {'switch': '1', 'a': '2', 'b': '2', 'main': '0'}, False),
     # no polling switch: always the pair
     ('memif', [0, 1], 'auto', 'pair', {'a': '0', 'b': '1'}, False),
@@ -177,6 +180,28 @@ def test_dpdk_paths_plan_dpdk_cases_and_devices():
     assert sock_mount in plan['containers']['testpmd'][0]['config']['lxc.mount.entry']
     assert not [m for m in plan['containers']['ovs'][0]['config']['lxc.mount.entry'] if 'run/kbypass' in m]
     assert plan['path_plans']['testpmd']['socket_dir'] == '/run/kbypass/testpmd'
+
+
+@pytest.mark.parametrize('host, topology', [([0, 1], 'loop'), ([0, 1, 2, 3], 'pair')])
+def test_basicfwd_is_planned_like_testpmd(host, topology):
+    """The same topology and CPUs as testpmd's switch, its own sockets and addresses, and the
+    switch's variables handed to its role (the benchmark reserves the hugepages)."""
+    plan = P.make_plan(dict(BASE, paths=['basicfwd', 'testpmd'], modes=['tput', 'lat'], sizes=[64]), host)
+    bf, tp = plan['path_plans']['basicfwd'], plan['path_plans']['testpmd']
+    assert bf['topology'] == tp['topology'] == topology and bf['cpus'] == tp['cpus'] and not bf['oversubscribed']
+    cases = [c for c in plan['cases'] if c['path'] == 'basicfwd']
+    assert sorted(c['case_id'] for c in cases) == ['basicfwd.icperf.dpdk.lat.s64.r1000.b4',
+                                                   'basicfwd.icperf.dpdk.tput.s64.rmax.b32']
+    assert {c['topology'] for c in cases} == {topology}
+    assert cases[0]['network']['a']['vdev'] == ('net_virtio_user0,path=/run/kbypass/basicfwd/kbp-bf-a.sock,'
+                                                'queues=1,mac=02:6b:62:09:00:01')
+    role = plan['path_vars']['basicfwd']
+    assert role['role'] == 'kbypass.testbed.basicfwd'
+    assert dict((k, v) for k, v in role['vars'].items() if k != 'basicfwd_containers') == {
+        'basicfwd_mtu': 1500, 'basicfwd_topology': topology, 'basicfwd_cpus': bf['cpus']['switch'],
+        'basicfwd_main_cpus': bf['cpus']['main'], 'basicfwd_socket_dir': '/run/kbypass/basicfwd',
+        'basicfwd_dpdk': False}
+    assert [c['name'] for c in role['vars']['basicfwd_containers']] == ['kbp-bf-a', 'kbp-bf-b']
 
 
 @pytest.mark.parametrize('params, message', [

@@ -15,6 +15,7 @@ import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import testpmd
 from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daemon, DaemonError
+from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import SwitchError
 from ansible_collections.kbypass.testbed.plugins.modules import testpmd_switch
 
 from ...harness import FakeProc
@@ -165,7 +166,7 @@ def test_switch_argv_loop_several_cpus():
 ])
 def test_switch_argv_errors(kwargs, message):
     kwargs.setdefault('socket_dir', '/run/kbypass/testpmd')
-    with pytest.raises(testpmd.TestpmdError, match=message):
+    with pytest.raises(SwitchError, match=message):
         testpmd.switch_argv(**kwargs)
 
 
