@@ -198,17 +198,18 @@ def check_installation(binary, plugin_dir, api_dir, plugins, cpus, online, ops=N
     problems = []
     how = ('install VPP from FD.io\'s packages (vpp_install: packages, with vpp_repo_url reachable or a local '
            'mirror) or point vpp_prefix (or vpp_binary, vpp_plugin_dir and vpp_api_dir) at a VPP on the host')
-    if not ops.exists(binary):
-        problems.append('vpp_binary %s does not exist: %s' % (binary, how))
+    missing = ['vpp_binary %s' % binary] if not ops.exists(binary) else []
     if not ops.exists(plugin_dir):
-        problems.append('vpp_plugin_dir %s does not exist: %s' % (plugin_dir, how))
+        missing.append('vpp_plugin_dir %s' % plugin_dir)
     else:
         have = sorted(n for n in ops.listdir(plugin_dir) if n.endswith('_plugin.so'))
         for plugin in plugins:
             if plugin not in have:
                 problems.append('vpp_plugins: %s is not in %s (it has: %s)' % (plugin, plugin_dir, ', '.join(have) or 'none'))
     if not ops.exists(api_dir):
-        problems.append('vpp_api_dir %s does not exist (the *.api.json of that VPP): %s' % (api_dir, how))
+        missing.append('vpp_api_dir %s (the *.api.json of that VPP)' % api_dir)
+    if missing:
+        problems.insert(0, '%s do%s not exist: %s' % (', '.join(missing), 'es' if len(missing) == 1 else '', how))
     problems += check_cpus(cpus, online)
     return problems
 

@@ -70,7 +70,9 @@ def bench(tmp_path_factory):
 
 
 @pytest.mark.parametrize('name, message', [
-    ('no_vpp', 'vpp_binary /nonexistent/vpp/bin/vpp does not exist: install VPP from FD.io\'s packages'),
+    ('no_vpp', 'vpp_binary /nonexistent/vpp/bin/vpp, vpp_plugin_dir /nonexistent/vpp/lib/x86_64-linux-gnu/vpp_plugins, '
+               'vpp_api_dir /nonexistent/vpp/share/vpp/api (the *.api.json of that VPP) do not exist: install VPP from '
+               'FD.io\'s packages'),
     ('plugin', 'vpp_plugins: nosuch_plugin.so is not in'),
     ('worker', 'vpp_worker_cpus: CPU(s) 64 do not exist on this host'),
 ])

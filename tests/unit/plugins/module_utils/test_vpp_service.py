@@ -66,9 +66,12 @@ def test_present_but_missing_says_how_to_provide_vpp(tmp_path):
     with pytest.raises(S.VppServiceError) as err:
         S.check_host(params(root), [0, 1], never)
     problems = err.value.result['problems']
-    assert problems[0].startswith('vpp_binary %s/bin/vpp does not exist: install VPP from FD.io\'s packages' % root)
-    assert 'vpp_prefix' in problems[0]
-    assert [p.split(' ')[0] for p in problems] == ['vpp_binary', 'vpp_plugin_dir', 'vpp_api_dir']
+    # what is missing, then once how to provide VPP
+    assert problems[0].startswith('vpp_binary %s/bin/vpp, vpp_plugin_dir %s/lib/x86_64-linux-gnu/vpp_plugins, '
+                                  'vpp_api_dir %s/share/vpp/api (the *.api.json of that VPP) do not exist: '
+                                  'install VPP from FD.io\'s packages' % (root, root, root))
+    assert 'vpp_prefix' in problems[0] and problems[0].count('install VPP') == 1
+    assert len(problems) == 1
 
 
 def test_packages_not_installed_and_no_repository_reachable(tmp_path):
