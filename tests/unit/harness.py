@@ -43,6 +43,7 @@ import contextlib
 import difflib
 import io
 import json
+import signal
 from unittest import mock
 
 import pytest
@@ -260,6 +261,51 @@ class ReplayProc(object):
     def poll(self):
         self.returncode = self.ops.commands.take([self.pid], 'poll')['returncode']
         return self.returncode
+
+
+class FakeHost(object):
+    """daemon.SystemOps on a host kept in memory (``files``: path -> bytes) where a recorded daemon
+    runs: ``run_recorded`` gives a pid the recorded /proc stat and cmdline, a signal in ``dies_on``
+    (or SIGKILL) leaves it a zombie until PID 1 reaps it, as the recorded one did. ``calls`` lists
+    the spawns and kills; time is faked. Subclasses say what ``spawn`` starts."""
+
+    def __init__(self, stat, files=None, dies_on=(signal.SIGTERM,)):
+        self.stat = stat
+        self.files = dict(files or {})
+        self.dies_on = dies_on
+        self.calls = []
+        self.clock = 0.0
+
+    def run_recorded(self, pid, cmdline):
+        self.files['/proc/%d/stat' % pid] = self.stat.encode()
+        self.files['/proc/%d/cmdline' % pid] = cmdline.encode()
+
+    def read(self, path):
+        return self.files.get(path)
+
+    def write(self, path, text):
+        self.files[path] = text.encode()
+
+    def remove(self, path):
+        return self.files.pop(path, None) is not None
+
+    def exists(self, path):
+        return path in self.files
+
+    def makedirs(self, path):
+        pass
+
+    def kill(self, pid, sig):
+        self.calls.append(('kill', pid, sig))
+        if sig in self.dies_on or sig == signal.SIGKILL:
+            stat = self.files['/proc/%d/stat' % pid].decode().split(') ', 1)
+            self.files['/proc/%d/stat' % pid] = (stat[0] + ') Z' + stat[1][1:]).encode()
+
+    def sleep(self, seconds):
+        self.clock += seconds
+
+    def now(self):
+        return self.clock
 
 
 class ReplayOps(object):

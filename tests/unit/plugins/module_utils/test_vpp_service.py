@@ -14,6 +14,8 @@ import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import vpp_service as S
 
+from ...harness import FakeHost, FakeProc
+
 
 def prefix(tmp_path, plugins=('vhost_plugin.so', 'memif_plugin.so')):
     root = tmp_path / 'opt-vpp'
@@ -114,64 +116,23 @@ def recorded_proc():
         return json.load(handle)
 
 
-class FakeOps(object):
+class FakeOps(FakeHost):
     """A host where the recorded VPP runs when spawned; it creates its API socket, and leaves its
     sockets behind when it dies of SIGTERM (as VPP does)."""
 
     def __init__(self, files=None, creates=True):
         self.proc = recorded_proc()
-        self.files = dict(files or {})
+        super().__init__(self.proc['stat'], files)
         self.creates = creates
-        self.calls = []
-        self.clock = 0.0
-
-    def run_recorded(self, pid, cmdline):
-        self.files['/proc/%d/stat' % pid] = self.proc['stat'].encode()
-        self.files['/proc/%d/cmdline' % pid] = ('\0'.join(cmdline) + '\0').encode()
-
-    def read(self, path):
-        return self.files.get(path)
-
-    def write(self, path, text):
-        self.files[path] = text.encode()
-
-    def remove(self, path):
-        return self.files.pop(path, None) is not None
-
-    def exists(self, path):
-        return path in self.files
-
-    def makedirs(self, path):
-        pass
 
     def spawn(self, argv, log):
         self.calls.append(('spawn', list(argv)))
         pid = 7000 + len(self.calls)
-        self.run_recorded(pid, argv)
+        self.run_recorded(pid, '\0'.join(argv) + '\0')
         self.files[log] = self.proc['log'].encode()
         if self.creates:
             self.files[API] = b''
-        return FakeProc(pid)
-
-    def kill(self, pid, sig):
-        self.calls.append(('kill', pid, sig))
-        stat = self.files['/proc/%d/stat' % pid].decode().split(') ', 1)
-        self.files['/proc/%d/stat' % pid] = (stat[0] + ') Z' + stat[1][1:]).encode()
-
-    def sleep(self, seconds):
-        self.clock += seconds
-
-    def now(self):
-        return self.clock
-
-
-class FakeProc(object):
-    def __init__(self, pid):
-        self.pid = pid
-        self.returncode = None
-
-    def poll(self):
-        return self.returncode
+        return FakeProc(None, pid)
 
 
 API = '/run/kbypass/vpp-api/api.sock'
