@@ -26,10 +26,13 @@ Keys of an entry (register() fills the defaults):
   bridge's uplink, the PF whose VFs the containers get); paths with one can join two hosts.
 - nic_required: for paths that cannot run without their NIC: what that NIC must be.
 - role_vars: what the path's role takes from the plan besides containers and mtu: {key: the plan's
-  path variable (topology, cpus, main_cpus, socket_dir, record)} or {key: {'value': a fixed value}}
+  path variable (topology, cpus, main_cpus, socket_dir, cores_shared, record)} or {key: {'value': a fixed value}}
   (e.g. the benchmark reserves hugepages itself, so testpmd's role does not). A role that makes a
   choice the plan leaves open (OVS: the datapath; SR-IOV: the VFs it got) takes 'record': the file
   (JSON) where it writes what it chose; the run reads it into plan.json's provisioned.<path>.
+- check: the role has a 'check' entry point, run (read-only) by the plan play before any host
+  changes: what the path needs of the host beyond the plan's inputs (VPP: an installation, its
+  plugins, its CPUs). A failing check stops the run there.
 - study: the reference study's row name for this path (report's comparison tables), or None.
 - label: how the report names the path.
 """
@@ -60,7 +63,7 @@ def register(name, index, short, kind, **spec):
             raise ValueError('data path %r: index %d or short name %r already belongs to %r' % (name, index, short, other))
     entry = {'name': name, 'index': index, 'short': short, 'kind': kind, 'role': '%s.%s' % (ROLE_NAMESPACE, name),
              'switch': False, 'sockets': False, 'device': None, 'listens': {}, 'ready': _LINK_UP if kind == 'dpdk' else None,
-             'uplink': None, 'nic_required': None, 'role_vars': {}, 'study': None, 'label': name}
+             'uplink': None, 'nic_required': None, 'role_vars': {}, 'check': False, 'study': None, 'label': name}
     unknown = set(spec) - set(entry)
     if unknown:
         raise ValueError('data path %r: unknown key(s) %s' % (name, ', '.join(sorted(unknown))))
@@ -99,9 +102,17 @@ register('sriov', 8, 'sv', 'kernel', uplink='sriov_pf', role_vars={'record': 're
          nic_required='an SR-IOV capable NIC (a PF: /sys/class/net/<if>/device/sriov_totalvfs exists)')
 # DPDK's skeleton forwarder (examples/skeleton/basicfwd.c) as the switch, net_vhost ports like
 # testpmd's; in the loop each container's port is paired with a ring port (frames cross it twice).
-# 10 and 11 are kept for VPP.
 register('basicfwd', 9, 'bf', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER,
          role_vars=_HOST_SWITCH_VARS, study='basicfwd', label='basicfwd switch')
+# VPP as the switch (one role, kbypass.testbed.vpp; vpp_memif's role hands it its variables). VPP is
+# the socket server of every port (vhost-user server, memif master): no container listens. It is told
+# whether the plan shares its CPUs (then it polls from its main thread and sleeps between polls).
+_VPP_VARS = dict([(k, k) for k in SWITCH_VARS], cores_shared='cores_shared')
+register('vpp', 10, 'vp', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER, role_vars=_VPP_VARS, check=True,
+         study='VPP', label='VPP (vhost-user)')
+register('vpp_memif', 11, 'vm', 'dpdk', switch=True, sockets=True,
+         device='net_memif0,role=client,socket={socket_dir}/{name}.sock,socket-abstract=no,id=0,mac={mac}',
+         role_vars=_VPP_VARS, check=True, label='VPP (memif)')
 
 
 def kind(name):
@@ -116,6 +127,11 @@ def names(kind_=None):
 def uplink_vars():
     """{path: the variable naming its NIC} of the paths that can be joined to a host NIC."""
     return dict((n, e['uplink']) for n, e in DATA_PATHS.items() if e['uplink'])
+
+
+def checked(names_):
+    """The paths among ``names_`` whose role checks the host at the plan stage (its 'check' entry point)."""
+    return [n for n in names_ if DATA_PATHS[n]['check']]
 
 
 def study_row(name):

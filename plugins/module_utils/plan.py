@@ -555,6 +555,8 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
     return {'cases': unique, 'cross_cases': cross_cases, 'host_index': host_index,
             'cpu_plan': cpu, 'path_plans': path_plans, 'paths': paths, 'containers': containers,
             'dpdk_paths': [p for p in paths if DATA_PATHS[p]['kind'] == 'dpdk'],
+            # the planned paths whose role checks the host at the plan stage (registry 'check')
+            'checked_paths': registry.checked(paths),
             'path_vars': dict((p, path_vars(p, containers[p], path_plans[p], mtus.get(p, 1500))) for p in paths),
             # teardown: every path the collection knows, whatever benchmark_paths says now
             'all_path_vars': dict((p, path_vars(p, all_containers[p], all_path_plans[p], mtus.get(p, 1500)))
@@ -571,7 +573,8 @@ def path_vars(path, containers, path_plan, mtu):
     (containers, mtu, topology, the switch's and main CPUs, the sockets folder) and the registry."""
     plan_vars = {'containers': containers, 'mtu': int(mtu), 'topology': path_plan['topology'],
                  'cpus': path_plan['cpus'].get('switch', ''), 'main_cpus': path_plan['cpus'].get('main', ''),
-                 'socket_dir': path_plan['socket_dir'], 'record': '%s/%s.json' % (RECORD_DIR, path)}
+                 'socket_dir': path_plan['socket_dir'], 'cores_shared': bool(path_plan['cores_shared']),
+                 'record': '%s/%s.json' % (RECORD_DIR, path)}
     return {'role': DATA_PATHS[path]['role'], 'vars': registry.role_vars(path, plan_vars)}
 
 

@@ -102,6 +102,11 @@ known_paths:
   returned: success
   type: list
   elements: str
+checked_paths:
+  description: The planned paths whose role checks the host at the plan stage (its C(check) entry point; the registry's C(check)).
+  returned: success
+  type: list
+  elements: str
 dpdk_paths:
   description: The planned paths of kind dpdk (the C(dpdk) role provisions hugepages for them).
   returned: success

@@ -70,7 +70,7 @@ def host_state():
                         if line.startswith(('kbp-', 'ovs-netdev', 'ovs-system'))),
         'mounts': mounts,
         'files': [p for p in ('/var/lib/kbypass', '/opt/kbypass/bin/icperf', '/opt/kbypass/src/icperf',
-                              '/opt/kbypass/bin/basicfwd', '/opt/kbypass/src/basicfwd', '/var/log/kbypass/basicfwd',
+                              '/opt/kbypass/bin/basicfwd', '/opt/kbypass/src/basicfwd', '/var/log/kbypass',
                               '/run/kbypass', '/var/lib/kbypass-state') if os.path.exists(p)],
         # the DPDK switches on the host: nothing may poll after stop or teardown
         'switches': processes('basicfwd', 'dpdk-testpmd'),

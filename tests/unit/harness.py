@@ -43,6 +43,7 @@ import contextlib
 import difflib
 import io
 import json
+import signal
 from unittest import mock
 
 import pytest
@@ -262,6 +263,51 @@ class ReplayProc(object):
         return self.returncode
 
 
+class FakeHost(object):
+    """daemon.SystemOps on a host kept in memory (``files``: path -> bytes) where a recorded daemon
+    runs: ``run_recorded`` gives a pid the recorded /proc stat and cmdline, a signal in ``dies_on``
+    (or SIGKILL) leaves it a zombie until PID 1 reaps it, as the recorded one did. ``calls`` lists
+    the spawns and kills; time is faked. Subclasses say what ``spawn`` starts."""
+
+    def __init__(self, stat, files=None, dies_on=(signal.SIGTERM,)):
+        self.stat = stat
+        self.files = dict(files or {})
+        self.dies_on = dies_on
+        self.calls = []
+        self.clock = 0.0
+
+    def run_recorded(self, pid, cmdline):
+        self.files['/proc/%d/stat' % pid] = self.stat.encode()
+        self.files['/proc/%d/cmdline' % pid] = cmdline.encode()
+
+    def read(self, path):
+        return self.files.get(path)
+
+    def write(self, path, text):
+        self.files[path] = text.encode()
+
+    def remove(self, path):
+        return self.files.pop(path, None) is not None
+
+    def exists(self, path):
+        return path in self.files
+
+    def makedirs(self, path):
+        pass
+
+    def kill(self, pid, sig):
+        self.calls.append(('kill', pid, sig))
+        if sig in self.dies_on or sig == signal.SIGKILL:
+            stat = self.files['/proc/%d/stat' % pid].decode().split(') ', 1)
+            self.files['/proc/%d/stat' % pid] = (stat[0] + ') Z' + stat[1][1:]).encode()
+
+    def sleep(self, seconds):
+        self.clock += seconds
+
+    def now(self):
+        return self.clock
+
+
 class ReplayOps(object):
     """daemon.SystemOps answered from recorded events (kinds read, write, remove, exists, makedirs,
     start, poll, kill; bytes as latin-1 text); time is faked (sleep advances now)."""
@@ -323,3 +369,33 @@ def run_module(main, args, commands=None, bin_path=None):
         with pytest.raises(SystemExit):
             main()
     return json.loads(out.getvalue())
+
+
+# ============================================================================ VPP's binary API
+def api_call(message, args=None, reply=None):
+    """One recorded call of VPP's API (module_utils/vpp.py transport): the message, its arguments and
+    VPP's reply (plain dicts and lists, as the transport hands them back)."""
+    return {'kind': 'api', 'argv': [message, json.dumps(args or {}, sort_keys=True)], 'rc': 0, 'out': '', 'err': '',
+            'reply': reply}
+
+
+class ReplayApi(object):
+    """A transport of module_utils/vpp.py answered by a recording (``{'vpp_version', 'offered', 'calls'}``,
+    tests/unit/plugins/module_utils/record_vpp.py): connect, disconnect and every call must be the
+    next recorded one, with the same arguments; every recorded call must be made (``Commands``)."""
+
+    def __init__(self, recording, name='vpp api'):
+        self.offered_table = dict(recording['offered'])
+        self.commands = Commands([dict(c, argv=list(c['argv'])) for c in recording['calls']], name)
+
+    def connect(self):
+        self.commands.take(['connect', '{}'], 'api')
+
+    def disconnect(self):
+        self.commands.take(['disconnect', '{}'], 'api')
+
+    def offered(self):
+        return dict(self.offered_table)
+
+    def call(self, message, args):
+        return self.commands.take([message, json.dumps(args, sort_keys=True)], 'api')['reply']

@@ -277,8 +277,6 @@ def test_study_size_tables_are_well_formed(name):
     ('linux_bridge', 'raw-mmsg', 64, 'raw mmsg', "VHPC'19 (burst 64)", 594),
 ])
 def test_study_comparison_maps_paths(run_dir, declare_path, path, backend, size, row, table, study):
-    if path == 'vpp':   # a path still to come: its registry entry names the study's row
-        declare_path('vpp', 90, 'vp', 'dpdk', study='VPP')
     cid = '%s.icperf.%s.tput.s%d.rmax.b32' % (path, backend, size)
     write_case(run_dir, 'lab1', cid, {'rx_pps': 2.0e6, 'tx_pps': 2.0e6})
     headers, rows = report.study_comparison(cases_in(run_dir))

@@ -18,7 +18,7 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.daemon import Daem
 from ansible_collections.kbypass.testbed.plugins.module_utils.vhost_switch import SwitchError
 from ansible_collections.kbypass.testbed.plugins.modules import testpmd_switch
 
-from ...harness import FakeProc
+from ...harness import FakeHost, FakeProc
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'testpmd')
 
@@ -201,38 +201,19 @@ def test_generator_argv_size_and_cpus():
 
 
 # --------------------------------------------------------------------------- daemon / the module
-class FakeOps:
+class FakeOps(FakeHost):
     """A system where the recorded switch (/proc/<pid>/cmdline and stat) can run."""
 
     def __init__(self, files=None, spawn_rc=None, creates=True, dies_on=(signal.SIGINT,)):
         with open(os.path.join(FIXTURES, 'switch-proc.json')) as handle:
             self.proc = json.load(handle)
-        self.files = dict(files or {})
+        super().__init__(self.proc['stat'], files, dies_on)
         self.spawn_rc = spawn_rc
         self.creates = creates
-        self.dies_on = dies_on
-        self.calls = []
-        self.clock = 0.0
         self.spawned = []
 
     def run_recorded(self, pid, cmdline=None):
-        self.files['/proc/%d/stat' % pid] = self.proc['stat'].encode()
-        self.files['/proc/%d/cmdline' % pid] = (cmdline or self.proc['cmdline']).encode()
-
-    def read(self, path):
-        return self.files.get(path)
-
-    def write(self, path, text):
-        self.files[path] = text.encode()
-
-    def remove(self, path):
-        return self.files.pop(path, None) is not None
-
-    def exists(self, path):
-        return path in self.files
-
-    def makedirs(self, path):
-        pass
+        super().run_recorded(pid, cmdline or self.proc['cmdline'])
 
     def spawn(self, argv, log):
         self.calls.append(('spawn', list(argv)))
@@ -245,19 +226,6 @@ class FakeOps:
                 for name in ('kbp-tp-a', 'kbp-tp-b'):
                     self.files['/run/kbypass/testpmd/%s.sock' % name] = b''
         return FakeProc(self.spawn_rc, pid, running=self.spawn_rc is None)
-
-    def kill(self, pid, sig):
-        self.calls.append(('kill', pid, sig))
-        if sig in self.dies_on or sig == signal.SIGKILL:
-            # exits like the recorded one: a zombie until PID 1 reaps it
-            stat = self.files['/proc/%d/stat' % pid].decode().split(') ', 1)
-            self.files['/proc/%d/stat' % pid] = (stat[0] + ') Z' + stat[1][1:]).encode()
-
-    def sleep(self, seconds):
-        self.clock += seconds
-
-    def now(self):
-        return self.clock
 
 
 PARAMS = dict(state='started', ports=['kbp-tp-a', 'kbp-tp-b'], socket_dir='/run/kbypass/testpmd', topology='pair',
