@@ -27,6 +27,15 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema imp
 )
 
 
+class InvalidTrial(Exception):
+    """A trial that ran but is not a measurement (parsers.icperf_invalid says why); its figures
+    stay in case.json for diagnosis, the report leaves them out."""
+
+    def __init__(self, reason, peers, metrics):
+        super().__init__(reason)
+        self.reason, self.peers, self.metrics = reason, peers, metrics
+
+
 class Spawner:
     """Starts processes and inspects /proc. Unit tests replace it with a recorded one."""
 
@@ -331,13 +340,16 @@ class CaseRunner:
         try:
             record['peers'], record['metrics'] = measure()
             record['status'] = 'ok'
+        except InvalidTrial as exc:
+            record['status'], record['error'] = 'invalid', exc.reason
+            record['peers'], record['metrics'] = exc.peers, exc.metrics
         except (RuntimeError, OSError, parsers.ParseError, subprocess.SubprocessError) as exc:
             record['error'] = str(exc)
         record['elapsed_s'] = round(self.sp.now() - t0, 3)
         record['metrics'] = dict((k, v) for k, v in record['metrics'].items() if k in METRICS)
         write_atomic(self._path(CASE_FILE), json.dumps(record, indent=1, sort_keys=True) + '\n')
         record['headline'] = (parsers.headline(c['mode'], record['metrics']) if record['status'] == 'ok'
-                              else 'FAILED: %s' % record['error'])
+                              else '%s: %s' % (record['status'].upper(), record['error']))
         record['files'] = sorted(set(self.files))
         return record
 
@@ -414,11 +426,11 @@ class CaseRunner:
         """Peers' summaries and the case's metrics from icperf's outputs: side_* = {out, rc, err}
         (texts); side_b None in a loop (a both sends and counts what came back) and in tx mode."""
         c = self.case
-        _samples_a, sum_a = parsers.parse_icperf(side_a['out'])
+        samples_a, sum_a = parsers.parse_icperf(side_a['out'])
         sides = [('a', sum_a, side_a)]
-        sum_b = None
+        sum_b = samples_b = None
         if side_b is not None:
-            _samples_b, sum_b = parsers.parse_icperf(side_b['out'])
+            samples_b, sum_b = parsers.parse_icperf(side_b['out'])
             sides.append(('b', sum_b, side_b))
         for name, summ, side in sides:
             if summ is None or side['rc'] not in (0, None) and summ.get('error'):
@@ -428,7 +440,12 @@ class CaseRunner:
             metrics = parsers.icperf_metrics('tput', c['size'], sum_a, sum_a)
         else:
             metrics = parsers.icperf_metrics(c['mode'], c['size'], sum_a, sum_b)
-        return {'a': sum_a, 'b': sum_b}, metrics
+        peers = {'a': sum_a, 'b': sum_b}
+        receiver = None if c['mode'] == 'tx' else (samples_b, sum_b) if sum_b is not None else (samples_a, sum_a)
+        reason = parsers.icperf_invalid(c['mode'], (samples_a, sum_a), receiver)
+        if reason:
+            raise InvalidTrial(reason, peers, metrics)
+        return peers, metrics
 
     # -- two-host cases: b on its host, a on another; three calls, in this order -------------
     # start_receiver (b's host) -> run_sender (a's host) -> finish_receiver (b's host, with what

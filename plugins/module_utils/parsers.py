@@ -110,28 +110,86 @@ def _rtt_metrics(rtt):
     return dict(('rtt_%s_us' % key, float(rtt[key])) for key in RTT_KEYS if rtt.get(key) is not None)
 
 
+def _window_loss(summary):
+    """Loss ratio of one receiving icperf's measurement window: the sequence numbers that the
+    window passed and that never arrived, over those it passed. None without a window that moved."""
+    window = (summary or {}).get('window')
+    if not window:
+        return None
+    seen = window['received'] + window['lost']
+    return window['lost'] / float(seen) if seen else None
+
+
 def icperf_metrics(mode, size, a, b):
-    """Metrics of one icperf case from the summaries of peer a (sender/client) and b (tx mode:
-    a's send rate only)."""
+    """Metrics of one icperf case from the summaries of peer a (sender/client) and b (receiver;
+    tx mode: a's send rate only). Every figure comes from the measurement window (icperf's
+    summary 'window': after the warm-up, up to the last full second): the rates are the means of
+    its per-second samples, loss, reordering and the RTT histogram are counted in it. A summary
+    without a window (an icperf before it) falls back to the whole run's counts."""
     metrics = {}
+    receiver = b if mode == 'tput' else a
     if a:
         metrics['tx_pps'] = float(a.get('tx_pps_mean') or 0.0)
+        if a.get('window'):
+            metrics['sched_slips'] = int(a['window']['sched_slips'])
+            metrics['tx_dropped'] = int(a['window']['tx_dropped'])
+    if receiver and receiver.get('window'):
+        window = receiver['window']
+        metrics['window_s'] = round(float(window['end_s']) - float(window['start_s']), 6)
+        metrics['rx_invalid'] = int(window['rx_invalid'])
     if mode == 'tput':
         if b:
             metrics['rx_pps'] = float(b.get('rx_pps_mean') or 0.0)
             metrics['rx_pps_std'] = float(b.get('rx_pps_std') or 0.0)
             metrics['rx_bps'] = bits_per_second(metrics['rx_pps'], size)
+            counts = b.get('window') or b
             for key in ('lost', 'reordered', 'duplicated'):
-                if b.get(key) is not None:
-                    metrics[key] = int(b[key])
-        if a and b and a.get('sent'):
-            metrics['loss_ratio'] = max(0.0, (a['sent'] - b.get('received', 0)) / float(a['sent']))
+                if counts.get(key) is not None:
+                    metrics[key] = int(counts[key])
     elif mode == 'lat' and a:
         if a.get('rtt_us'):
             metrics.update(_rtt_metrics(a['rtt_us']))
-        if a.get('sent'):
-            metrics['loss_ratio'] = max(0.0, (a['sent'] - a.get('received', 0)) / float(a['sent']))
+        if a.get('window'):
+            for key in ('lost', 'reordered', 'duplicated'):
+                metrics[key] = int(a['window'][key])
+    if mode in ('tput', 'lat') and receiver:
+        loss = _window_loss(receiver)
+        if loss is not None:
+            metrics['loss_ratio'] = loss
+        elif not receiver.get('window') and a and a.get('sent'):
+            metrics['loss_ratio'] = max(0.0, (a['sent'] - receiver.get('received', 0)) / float(a['sent']))
     return metrics
+
+
+def icperf_invalid(mode, sender, receiver):
+    """Why an icperf trial is not a measurement, or None. ``sender``/``receiver``: (samples,
+    summary) of the peer that sends and of the one that counts (the same peer for lat and loops;
+    receiver None in tx mode). A trial is invalid when its window never opened, when it moved no
+    packet, or when a full second inside it moved none after traffic had flowed (traffic stopped)."""
+    sides = [('sent', 'sender', sender)] + ([('received', 'receiver', receiver)] if receiver else [])
+    for key, who, (samples, summary) in sides:
+        window = (summary or {}).get('window')
+        if summary is None or 'window' not in summary:
+            continue  # an icperf without a window: nothing to judge by
+        if not window and not summary.get(key):
+            return 'moved nothing: the %s %s no packet (it waited %s s)' % (who, key, summary.get('wait_s'))
+        if not window:
+            return ('the %s\'s measurement window never opened (no full second after the %s s warm-up; '
+                    'elapsed %s s)' % (who, summary.get('warmup_s'), summary.get('elapsed_s')))
+        if not window[key]:
+            return ('moved nothing: the %s %s no packet in the measurement window (%.1f-%.1f s)'
+                    % (who, key, window['start_s'], window['end_s']))
+        flowed = None
+        for sample in samples:
+            if sample.get('partial') or not window['start_s'] < sample['t'] <= window['end_s'] + 1e-6:
+                continue
+            if sample[key]:
+                flowed = sample['t']
+            elif flowed is not None:
+                return ('traffic stopped: the %s %s no packet in second %d of the run (window %.1f-%.1f s), '
+                        'after traffic in second %d' % (who, key, sample['t'], window['start_s'],
+                                                        window['end_s'], flowed))
+    return None
 
 
 def sockperf_metrics(mode, size, client, server):

@@ -16,6 +16,9 @@ MIN_FRAME = 64
 MODES = ('tput', 'lat', 'tx')
 TOOLS = ('icperf', 'sockperf', 'testpmd')
 TOPOLOGIES = ('pair', 'loop', 'direct')
+# a case's status: measured; ran but is not a measurement (traffic stopped, nothing moved: the
+# error says why); did not run to its end
+STATUSES = ('ok', 'invalid', 'failed')
 
 # metric name -> unit
 METRICS = {
@@ -27,6 +30,10 @@ METRICS = {
     'lost': 'packets',
     'reordered': 'packets',
     'duplicated': 'packets',
+    'tx_dropped': 'packets',
+    'rx_invalid': 'packets',
+    'sched_slips': 'count',
+    'window_s': 's',
     'rtt_min_us': 'us',
     'rtt_mean_us': 'us',
     'rtt_p50_us': 'us',

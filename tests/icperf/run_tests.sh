@@ -209,6 +209,10 @@ for be in udp udp-mmsg raw raw-mmsg; do
 		's["error"] is None and s["stopped_by"] == "duration" and s["sent"] > 0 and s["tx_pps_mean"] > 0 and len(samples) == 3'
 	jcheck "recv $be: received > 0, rx_pps > 0, 3 samples" "$TMP/tput-$be.b" \
 		's["error"] is None and s["stopped_by"] == "duration" and s["received"] > 0 and s["rx_pps_mean"] > 0 and s["samples_used"] == 2 and len(samples) == 3 and s["duplicated"] == 0'
+	jcheck "recv $be: one window, after the warm-up, of the full samples after it" "$TMP/tput-$be.b" \
+		's["window"]["closed"] and abs(s["window"]["start_s"] - 1) < 0.01 and abs(s["window"]["end_s"] - 3) < 0.01 and s["window"]["received"] == sum(x["received"] for x in samples if not x["partial"] and x["t"] > 1)'
+	jcheck "send $be: one window, after the warm-up" "$TMP/tput-$be.a" \
+		's["window"]["closed"] and abs(s["window"]["start_s"] - 1) < 0.01 and s["window"]["sent"] == sum(x["sent"] for x in samples if not x["partial"] and x["t"] > 1)'
 	sent=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1]["sent"])' "$TMP/tput-$be.a" 2>/dev/null || echo 0)
 	jcheck "recv $be: lost + received consistent with sent ($sent)" "$TMP/tput-$be.b" \
 		"s['received'] + s['lost'] <= $sent and s['received'] + s['lost'] >= 0.9 * $sent and s['received'] == sum(x['received'] for x in samples)"
@@ -235,7 +239,7 @@ fi
 for be in udp raw; do
 	run_pair "rtt-$be" server client "$be" 3 --rate 1000 --burst 4 || continue
 	jcheck "client/server $be 1000 pps: rtt p50 > 0, p50 <= p99 <= max" "$TMP/rtt-$be.a" \
-		's["error"] is None and s["received"] > 0 and s["rtt_us"]["count"] == s["received"] and 0 < s["rtt_us"]["min"] <= s["rtt_us"]["p50"] <= s["rtt_us"]["p90"] <= s["rtt_us"]["p99"] <= s["rtt_us"]["p999"] <= s["rtt_us"]["max"]'
+		's["error"] is None and s["received"] > 0 and s["rtt_us"]["count"] == s["window"]["received"] < s["received"] and 0 < s["rtt_us"]["min"] <= s["rtt_us"]["p50"] <= s["rtt_us"]["p90"] <= s["rtt_us"]["p99"] <= s["rtt_us"]["p999"] <= s["rtt_us"]["max"]'
 	jcheck "client/server $be: server reflected" "$TMP/rtt-$be.b" \
 		's["error"] is None and s["received"] > 0 and s["sent"] == s["received"] and s["rtt_us"] is None'
 	echo "     $be rtt us: $(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1]["rtt_us"])' "$TMP/rtt-$be.a" 2>/dev/null)"

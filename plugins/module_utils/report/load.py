@@ -171,10 +171,10 @@ def _load_case(case_dir, rel, host, cid, planned, run_id, warnings):
         warnings.append('%s: host %r differs from its folder name' % (rel_file, data.get('host')))
     case['conditions'] = _conditions(cid, planned, recorded)
     case['run_id'] = str(data.get('run_id') or run_id or '')
-    case['status'] = 'ok' if data.get('status') == 'ok' else 'failed'
+    case['status'] = data.get('status') if data.get('status') in ('ok', 'invalid') else 'failed'
     error = data.get('error')
     case['error'] = None if error is None else str(error)
-    if case['status'] == 'failed' and not case['error']:
+    if case['status'] != 'ok' and not case['error']:
         case['error'] = 'status %r without an error text' % (data.get('status'),)
     case['metrics'] = _metrics(data.get('metrics'), rel_file, warnings)
     case['started_utc'] = data.get('started_utc')
@@ -248,8 +248,9 @@ def all_cases(run):
 
 
 def failed_cases(run):
-    """[(host, case id, error)] of the cases that are not ok."""
-    return [(case['host'], case['case_id'], case['error'] or '') for case in all_cases(run) if case['status'] != 'ok']
+    """[(host, case id, status, error)] of the cases that are not ok (failed or invalid)."""
+    return [(case['host'], case['case_id'], case['status'], case['error'] or '') for case in all_cases(run)
+            if case['status'] != 'ok']
 
 
 def counts(run):

@@ -131,7 +131,7 @@ def render_summary_md(run, tables):
     """summary.md text: the same tables as the HTML report (views.report_tables), without plots."""
     values = _values(run)
     bodies = {
-        'failed': lambda: [render_markdown(('host', 'case', 'error'), [list(f) for f in failed_cases(run)])],
+        'failed': lambda: [render_markdown(('host', 'case', 'status', 'error'), [list(f) for f in failed_cases(run)])],
         'warnings': lambda: ['- %s' % _md_cell(w) for w in run['warnings']] if run['warnings'] else ['(none)'],
     }
     out = ['# ' + words(TITLE, 'md', values), '', _run_line(run) + '.', '', words(INTRO, 'md', values), '']
@@ -226,8 +226,9 @@ def _html_plots(plots):
 def _html_failed(run):
     failed = failed_cases(run)
     out = [] if failed else ['<p class="none">(none)</p>']
-    for host, cid, error in failed:
-        out += ['<h3>%s: %s</h3>' % (html.escape(host), html.escape(cid)), '<pre>%s</pre>' % html.escape(error)]
+    for host, cid, status, error in failed:
+        out += ['<h3>%s: %s (%s)</h3>' % (html.escape(host), html.escape(cid), html.escape(status)),
+                '<pre>%s</pre>' % html.escape(error)]
     return out
 
 

@@ -50,7 +50,7 @@ SECTIONS = (
                   'raw-mmsg).'}),
     )},
     {'id': 'plots', 'title': 'Plots', 'in': ('html',)},
-    {'id': 'failed', 'title': 'Failed cases'},
+    {'id': 'failed', 'title': 'Failed and invalid cases'},
     {'id': 'warnings', 'title': 'Warnings'},
     {'id': 'table', 'title': 'All rows', 'in': ('html',)},
 )

@@ -87,7 +87,7 @@ def summary_rows(cases):
         note = flags(case)
         if case['status'] != 'ok':
             figures = ['-'] * 5
-            note = 'FAILED' + (' ' + note if note else '')
+            note = case['status'].upper() + (' ' + note if note else '')
         elif case['mode'] in ('tput', 'tx'):
             if id(case) not in tput and 'rx_pps' in m:
                 continue

@@ -167,3 +167,28 @@ def test_a_server_peer_starts_after_its_stale_socket_is_cleared(name, cleared, t
     assert CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=spawner).run()['status'] == 'ok'
     assert spawner.cleared == cleared
     spawner.commands.verify()
+
+
+def test_a_case_whose_traffic_stopped_is_invalid_with_its_reason(tmp_path):
+    """The recorded linux_bridge case, its icperf outputs those of a recorded run whose sender
+    stopped after 2.5 s of b's 5 (fixtures/icperf/tput-stopped.*)."""
+    rec = load([p for p in FIXTURES if 'icperf.udp.tput' in p][0])
+    outputs = {}
+    for peer in ('a', 'b'):
+        with open(os.path.join(HERE, '..', '..', 'fixtures', 'icperf', 'tput-stopped.%s.jsonl' % peer)) as handle:
+            outputs[peer] = handle.read()
+    events = []
+    for event in rec['events']:
+        event = dict(event)
+        if event['kind'] == 'start':
+            event['out'] = outputs['b' if 'recv' in event['argv'] else 'a']
+        events.append(event)
+    spawner = ReplaySpawner(events)
+    record = CaseRunner(rec['case'], str(tmp_path), 'run1', 'lab1', spawner=spawner).run()
+    assert record['status'] == 'invalid'
+    assert record['error'].startswith('traffic stopped: the receiver received no packet in second 4 of the run')
+    assert record['headline'].startswith('INVALID: traffic stopped')
+    case = load(os.path.join(str(tmp_path), rec['case']['case_id'], 'case.json'))
+    # the figures stay in case.json for diagnosis; the report leaves an invalid case out of its figures
+    assert case['status'] == 'invalid' and case['error'] == record['error'] and case['metrics']['rx_pps'] > 0
+    spawner.commands.verify()

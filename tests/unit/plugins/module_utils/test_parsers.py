@@ -108,3 +108,63 @@ def test_sockperf_tput_metrics_use_server_count():
 ])
 def test_headline(mode, metrics, text):
     assert parsers.headline(mode, metrics) == text
+
+
+# --------------------------------------------------------------------------- the measurement window
+WINDOW_FIXTURES = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'icperf')
+
+
+def recorded_icperf(name, peer):
+    with open(os.path.join(WINDOW_FIXTURES, '%s.%s.jsonl' % (name, peer))) as handle:
+        return parsers.parse_icperf(handle.read())
+
+
+def test_tput_figures_come_from_the_window():
+    _sa, a = recorded_icperf('tput-ok', 'a')
+    samples_b, b = recorded_icperf('tput-ok', 'b')
+    metrics = parsers.icperf_metrics('tput', 64, a, b)
+    window = b['window']
+    # the window: after the 1 s warm-up, up to the last full second; its counts are its samples'
+    assert window['closed'] and round(window['start_s'], 3) == 1.0 and round(window['end_s'], 3) == 4.0
+    assert window['received'] == sum(s['received'] for s in samples_b if s['t'] > 1)
+    assert metrics['loss_ratio'] == pytest.approx(181341 / (510321 + 181341))
+    # not the whole run's (915104 sent, 678442 received: warm-up and tail included)
+    assert metrics['loss_ratio'] != pytest.approx((915104 - 678442) / 915104.0)
+    assert (metrics['lost'], metrics['window_s'], metrics['rx_invalid']) == (181341, 3.000356, 0)
+    assert (metrics['sched_slips'], metrics['tx_dropped']) == (0, 0)
+    assert parsers.icperf_invalid('tput', recorded_icperf('tput-ok', 'a'), (samples_b, b)) is None
+
+
+def test_rtt_histogram_leaves_the_warm_up_out():
+    samples_a, a = recorded_icperf('lat-ok', 'a')
+    metrics = parsers.icperf_metrics('lat', 64, a, None)
+    assert a['received'] == 3992 and a['window']['received'] == 2992 == a['rtt_us']['count']
+    assert metrics['loss_ratio'] == 0.0 and metrics['lost'] == 0 and metrics['sched_slips'] == 5
+    assert metrics['rtt_p50_us'] == 78.079
+    assert parsers.icperf_invalid('lat', (samples_a, a), (samples_a, a)) is None
+
+
+@pytest.mark.parametrize('name, reason', [
+    ('tput-stopped', 'traffic stopped: the receiver received no packet in second 4 of the run (window 1.0-5.0 s), '
+                     'after traffic in second 3'),
+    ('tput-nothing', 'moved nothing: the receiver received no packet (it waited 5.000825 s)'),
+])
+def test_a_trial_whose_traffic_stopped_or_never_came_is_invalid(name, reason):
+    sender, receiver = recorded_icperf(name, 'a'), recorded_icperf(name, 'b')
+    assert parsers.icperf_invalid('tput', sender, receiver) == reason
+
+
+@pytest.mark.parametrize('summary, samples, reason', [
+    # a window in which nothing moved
+    ({'window': {'start_s': 1.0, 'end_s': 3.0, 'sent': 0, 'received': 0}}, [],
+     'moved nothing: the sender sent no packet in the measurement window (1.0-3.0 s)'),
+    # traffic, but no full second after the warm-up
+    ({'window': None, 'sent': 9, 'warmup_s': 2, 'elapsed_s': 1.5}, [],
+     "the sender's measurement window never opened (no full second after the 2 s warm-up; elapsed 1.5 s)"),
+    # an icperf without a window: nothing to judge by
+    ({'sent': 10}, [], None),
+    # a second with no packet before any traffic (a slow start) is not a stop
+    ({'window': {'start_s': 1.0, 'end_s': 3.0, 'sent': 5}}, [{'t': 2, 'sent': 0}, {'t': 3, 'sent': 5}], None),
+])
+def test_invalid_sender_cases(summary, samples, reason):
+    assert parsers.icperf_invalid('tx', (samples, summary), None) == reason

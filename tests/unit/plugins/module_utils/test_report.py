@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import report
+from ansible_collections.kbypass.testbed.plugins.module_utils.report.load import failed_cases
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import CSV_COLUMNS, METRICS
 
 FIXTURE = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'run_example')
@@ -225,7 +226,7 @@ def test_stale_plot_is_removed(run_dir):
 
 @pytest.mark.parametrize('section', [
     'Run metadata', 'Parameters', 'Hosts', 'Component versions', 'Summary',
-    'Cross-checks: icperf vs reference tool', 'Study comparison', "The study's tables", 'Plots', 'Failed cases',
+    'Cross-checks: icperf vs reference tool', 'Study comparison', "The study's tables", 'Plots', 'Failed and invalid cases',
     'Warnings', RUN_ID, '2026-11-27T01:02:03Z', '9549237abcdef0123456789abcdef0123456789a', '2.19.4',
     'Intel(R) Xeon(R) CPU E5-2640 v4', 'sockperf', 'benchmark_reference_tools',
 ])
@@ -361,7 +362,7 @@ def test_summary_shows_the_highest_rate_only(cases):
 def test_summary_md(written):
     text = open(os.path.join(written[0], 'summary.md')).read()
     for needle in ('# kbypass.testbed report: ' + RUN_ID, 'started 2026-11-27T01:02:03Z', '## Cross-checks',
-                   '## Study comparison', '## Failed cases', '## Warnings', report.FLAG_NOTE, '| 2.27 |'):
+                   '## Study comparison', '## Failed and invalid cases', '## Warnings', report.FLAG_NOTE, '| 2.27 |'):
         assert needle in text, needle
 
 
@@ -486,3 +487,21 @@ def test_study_is_data_only():
         assert isinstance(node, (ast.Assign, ast.Expr)), ast.dump(node)[:80]
         for sub in ast.walk(node):
             assert not isinstance(sub, (ast.Call, ast.Lambda, ast.FunctionDef)), ast.dump(sub)[:80]
+
+
+def test_an_invalid_case_is_listed_with_its_reason_and_left_out_of_the_figures(run_dir):
+    cid = 'linux_bridge.icperf.udp.tput.s1500.rmax.b32'
+    reason = 'traffic stopped: the receiver received no packet in second 4 of the run'
+    write_case(run_dir, 'lab1', cid, {'rx_pps': 61321.968, 'tx_pps': 262000.0}, status='invalid', error=reason)
+    run = report.load_run(run_dir)
+    assert ('lab1', cid, 'invalid', reason) in failed_cases(run)
+    rows = report.tidy(run)
+    rows = rows[(rows['host'] == 'lab1') & (rows['case_id'] == cid)]
+    assert list(rows['metric']) == ['status'] and list(rows['status']) == ['invalid']
+    headers, rows = report.summary_rows(cases_in(run_dir))
+    found = [r for r in (dict(zip(headers, row)) for row in rows) if r['path'] == 'linux_bridge' and r['size'] == '1500']
+    assert len(found) == 1 and found[0]['rx Mpps'] == '-' and found[0]['note'] == 'INVALID', found
+    report.write_report(run_dir)
+    with open(os.path.join(run_dir, 'summary.md')) as handle:
+        summary = handle.read()
+    assert '| lab1 | %s | invalid | %s |' % (cid, reason) in summary

@@ -142,6 +142,24 @@ void report_summary(const struct run *r)
 	} else {
 		fputs("null", stdout);
 	}
+	fputs(",\"window\":", stdout);
+	if (r->win.open && r->win.end.t > r->win.start.t) {
+		const struct counters *a = &r->win.start, *e = &r->win.end;
+		printf("{\"start_s\":%s,\"end_s\":%s,\"closed\":%s,\"sent\":%llu,\"received\":%llu,"
+		       "\"tx_dropped\":%llu,\"rx_invalid\":%llu,\"lost\":%llu,\"reordered\":%llu,"
+		       "\"duplicated\":%llu,\"sched_slips\":%llu}",
+		       jnum(b[14], 64, (double)(a->t - r->t_base) / 1e9, 6),
+		       jnum(b[15], 64, (double)(e->t - r->t_base) / 1e9, 6), r->win.closed ? "true" : "false",
+		       (unsigned long long)(e->sent - a->sent), (unsigned long long)(e->received - a->received),
+		       (unsigned long long)(e->tx_dropped - a->tx_dropped),
+		       (unsigned long long)(e->rx_invalid - a->rx_invalid),
+		       (unsigned long long)(e->lost >= a->lost ? e->lost - a->lost : 0),
+		       (unsigned long long)(e->reordered - a->reordered),
+		       (unsigned long long)(e->duplicated - a->duplicated),
+		       (unsigned long long)(e->slips - a->slips));
+	} else {
+		fputs("null", stdout);
+	}
 	printf(",\"warmup_applied\":%s,\"sched_slips\":%llu,\"rx_invalid\":%llu,\"wait_s\":%s,"
 	       "\"cpu\":%d}\n",
 	       warmup_applied ? "true" : "false", (unsigned long long)r->pacer.slips,

@@ -5,6 +5,7 @@
  * payloads.
  */
 #include <errno.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -56,7 +57,38 @@ static void run_fail(struct run *r, const char *fmt, ...)
 	r->stopped_by = "error";
 }
 
-/* ---- samples ---- */
+/* ---- samples and the measurement window ---- */
+
+static void snapshot(const struct run *r, struct counters *c, uint64_t now)
+{
+	c->t = now;
+	c->sent = r->sent;
+	c->received = r->received;
+	c->tx_dropped = r->tx_dropped;
+	c->rx_invalid = r->rx_invalid;
+	c->lost = seq_lost(&r->seq);
+	c->reordered = r->seq.reordered;
+	c->duplicated = r->seq.duplicated;
+	c->slips = r->pacer.slips;
+}
+
+/* At a full sample boundary t (s): open the window at its start boundary, move its end. */
+static void window_at(struct run *r, uint64_t now, unsigned t)
+{
+	if (r->win.closed)
+		return;
+	if (!r->win.open && t >= r->win.start_sample) {
+		r->win.open = 1;
+		snapshot(r, &r->win.start, now);
+	}
+	if (r->win.open)
+		snapshot(r, &r->win.end, now);
+}
+
+static inline int in_window(const struct run *r)
+{
+	return r->win.open && !r->win.closed;
+}
 
 static void emit_sample(struct run *r, uint64_t now, unsigned t, int partial)
 {
@@ -77,6 +109,7 @@ static void emit_sample(struct run *r, uint64_t now, unsigned t, int partial)
 		}
 		if (r->nsamples < r->cap)
 			r->samples[r->nsamples++] = (struct sample_rec){ t, txr, rxr };
+		window_at(r, now, t);
 	}
 	r->s_sent = r->sent;
 	r->s_recv = r->received;
@@ -91,6 +124,9 @@ static void measure_start(struct run *r, uint64_t now, uint64_t end)
 	r->last_sample_t = now;
 	r->next_t = 1;
 	r->next_sample = now + NS_PER_S;
+	/* the samples the summary's means leave out (report.c) end at this boundary */
+	r->win.start_sample = r->cfg->duration > r->cfg->warmup ? (unsigned)ceil(r->cfg->warmup) : 0;
+	window_at(r, now, 0);
 }
 
 /* Emit the per-second sample when a boundary (not after the planned end) was crossed. A
@@ -107,6 +143,8 @@ static inline void maybe_sample(struct run *r, uint64_t now)
 	emit_sample(r, now, (unsigned)k, 0);
 	r->next_t = (unsigned)k + 1;
 	r->next_sample = r->t_base + (uint64_t)r->next_t * NS_PER_S;
+	if (r->next_sample > r->t_end && r->win.open)
+		r->win.closed = 1; /* the last full sample: what follows is the run's tail */
 }
 
 static void final_sample(struct run *r, uint64_t now)
@@ -216,7 +254,7 @@ static inline int rx_one(struct run *r, struct pkt *p, uint64_t now, int rtt)
 	r->received++;
 	if (r->cfg->touch)
 		r->touch_sum += payload_touch_sum(pl, plen);
-	if (rtt) {
+	if (rtt && in_window(r)) {
 		uint64_t ts = payload_get_u64(pl + PAYLOAD_TS_OFF);
 		if (now >= ts)
 			hist_add(r->hist, now - ts);

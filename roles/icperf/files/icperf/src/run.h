@@ -19,6 +19,21 @@ struct sample_rec {
 	double tx_pps, rx_pps;
 };
 
+/* the counters of a run at one instant (the two ends of the measurement window) */
+struct counters {
+	uint64_t t;             /* when (ns, the run's clock) */
+	uint64_t sent, received, tx_dropped, rx_invalid, lost, reordered, duplicated, slips;
+};
+
+/* The measurement window: from the per-second sample boundary that ends the warm-up (the run's
+ * start without one) to the last full sample boundary, at or before the planned end. Every
+ * figure of the summary's "window" and the latency histogram come from it. */
+struct window {
+	int open, closed;
+	unsigned start_sample;  /* the sample boundary (s) it opens at: ceil(warmup), 0 without one */
+	struct counters start, end;
+};
+
 struct run {
 	struct icperf_cfg *cfg;
 	const struct icperf_backend *be;
@@ -43,6 +58,7 @@ struct run {
 	struct seqtrack seq;
 	struct hist *hist;
 	struct pacer pacer;
+	struct window win;
 
 	/* buffers */
 	uint32_t poff;          /* payload offset in transmitted packets */
