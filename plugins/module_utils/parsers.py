@@ -172,7 +172,9 @@ def icperf_invalid(mode, sender, receiver):
         if summary is None or 'window' not in summary:
             continue  # an icperf without a window: nothing to judge by
         if not window and not summary.get(key):
-            return 'moved nothing: the %s %s no packet (it waited %s s)' % (who, key, summary.get('wait_s'))
+            waited = ('it waited %s s for one' % summary.get('wait_s') if who == 'receiver'
+                      else 'in %s s' % summary.get('elapsed_s'))
+            return 'moved nothing: the %s %s no packet (%s)' % (who, key, waited)
         if not window:
             return ('the %s\'s measurement window never opened (no full second after the %s s warm-up; '
                     'elapsed %s s)' % (who, summary.get('warmup_s'), summary.get('elapsed_s')))

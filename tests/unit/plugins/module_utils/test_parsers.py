@@ -147,7 +147,7 @@ def test_rtt_histogram_leaves_the_warm_up_out():
 @pytest.mark.parametrize('name, reason', [
     ('tput-stopped', 'traffic stopped: the receiver received no packet in second 4 of the run (window 1.0-5.0 s), '
                      'after traffic in second 3'),
-    ('tput-nothing', 'moved nothing: the receiver received no packet (it waited 5.000825 s)'),
+    ('tput-nothing', 'moved nothing: the receiver received no packet (it waited 5.000825 s for one)'),
 ])
 def test_a_trial_whose_traffic_stopped_or_never_came_is_invalid(name, reason):
     sender, receiver = recorded_icperf(name, 'a'), recorded_icperf(name, 'b')
@@ -158,6 +158,8 @@ def test_a_trial_whose_traffic_stopped_or_never_came_is_invalid(name, reason):
     # a window in which nothing moved
     ({'window': {'start_s': 1.0, 'end_s': 3.0, 'sent': 0, 'received': 0}}, [],
      'moved nothing: the sender sent no packet in the measurement window (1.0-3.0 s)'),
+    # a sender that sent nothing (the OVS-DPDK case after ovs-vswitchd was killed)
+    ({'window': None, 'sent': 0, 'elapsed_s': 8.000051}, [], 'moved nothing: the sender sent no packet (in 8.000051 s)'),
     # traffic, but no full second after the warm-up
     ({'window': None, 'sent': 9, 'warmup_s': 2, 'elapsed_s': 1.5}, [],
      "the sender's measurement window never opened (no full second after the 2 s warm-up; elapsed 1.5 s)"),
