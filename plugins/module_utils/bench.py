@@ -19,12 +19,16 @@ import time
 from datetime import datetime, timezone
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import parsers, testpmd
+from ansible_collections.kbypass.testbed.plugins.module_utils.search import Search, SearchError, SearchTimeout, offered
 from ansible_collections.kbypass.testbed.plugins.module_utils.commands import run_program
 from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
-    CASE_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, METRICS,
+    CASE_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, LATENCY_LOADS, LOAD_METRICS, METRICS, bits_per_second,
+    load_metric,
 )
+
+SEARCH_FILE = 'search.json'
 
 
 class InvalidTrial(Exception):
@@ -145,6 +149,18 @@ def _port_hex(port):
     return ':%04X ' % int(port)
 
 
+def offered_metrics(case, metrics):
+    """offered_ratio (what the sender achieved over the offered rate) of a paced case, and
+    offered_short (1) when it fell more than the case's offered_tolerance short."""
+    rate, tx = case.get('rate_pps'), metrics.get('tx_pps')
+    if not rate or tx is None:
+        return {}
+    out = {'offered_ratio': tx / float(rate)}
+    if case.get('offered_tolerance') is not None:
+        out['offered_short'] = 0 if offered(rate, tx, case['offered_tolerance']) else 1
+    return out
+
+
 class CaseRunner:
     """Runs one case (as planned by plan.make_plan) and writes its raw files."""
 
@@ -165,6 +181,8 @@ class CaseRunner:
         self.sp = spawner or Spawner()
         self.case_dir = os.path.join(run_dir, case['case_id'])
         self.files = []
+        # a search's trials write their raw files with this prefix (tNN.), kept on the host
+        self._prefix = ''
         net = case['network']
         self.a, self.b = net['a'], net['b']
 
@@ -316,13 +334,16 @@ class CaseRunner:
         return peers, metrics
 
     def _path(self, name):
-        path = os.path.join(self.case_dir, name)
-        self.files.append(path)
+        """A raw file of the case; the files of a search's trials stay on the host (search.json
+        has their figures and summaries), only the case's own are fetched."""
+        path = os.path.join(self.case_dir, self._prefix + name)
+        if not self._prefix:
+            self.files.append(path)
         return path
 
     # -- the case --------------------------------------------------------------------------
     def run(self):
-        return self._record(self._run_peers)
+        return self._record(self._run_search if self.case['mode'] == 'search' else self._run_peers)
 
     def _record(self, measure):
         """Write case.json from measure() -> (peers, metrics); a failure is a recorded result."""
@@ -420,6 +441,89 @@ class CaseRunner:
             metrics = parsers.sockperf_metrics(c['mode'], c['size'], client, server)
             peers = {'a': client, 'b': server}
         metrics.update(cpu)
+        metrics.update(offered_metrics(c, metrics))
+        return peers, metrics
+
+    # -- a search: trials inside this one call (docs/method.md) --------------------------------
+    def _trial(self, trials, t0, rate, duration, phase, mode='tput'):
+        """Run one trial of a search: the case as a ``mode`` case at ``rate`` (0: unpaced) for
+        ``duration`` s, its raw files prefixed tNN.; appended to ``trials`` and returned. An
+        invalid trial is a result (its reason kept); any other failure fails the search."""
+        index = len(trials) + 1
+        case, self.case = self.case, dict(self.case, mode=mode, rate_pps=rate, duration_s=duration)
+        self._prefix = 't%02d.' % index
+        started = datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+        start = self.sp.now()
+        invalid = None
+        try:
+            peers, metrics = self._run_peers()
+        except InvalidTrial as exc:
+            peers, metrics, invalid = exc.peers, exc.metrics, exc.reason
+        finally:
+            self.case, self._prefix = case, ''
+        metrics = dict((k, v) for k, v in metrics.items() if k in METRICS)
+        trial = {'index': index, 'phase': phase, 'mode': mode, 'rate_pps': rate, 'duration_s': duration,
+                 'started_utc': started, 'start_s': round(start - t0, 3), 'end_s': round(self.sp.now() - t0, 3),
+                 'invalid': invalid, 'tx_pps': metrics.get('tx_pps'), 'rx_pps': metrics.get('rx_pps'),
+                 'loss_ratio': metrics.get('loss_ratio'),
+                 'offered': offered(rate, metrics.get('tx_pps'), case.get('offered_tolerance', 0.0)),
+                 'metrics': metrics, 'peers': peers}
+        trials.append(trial)
+        return trial
+
+    def _run_search(self):
+        """Find the case's NDR and PDR (search.Search over tput trials), then, when asked, the
+        round trip at LATENCY_LOADS % of the PDR; every trial goes to search.json, the case's
+        metrics are the goals' rates and the confirming trials' figures. A search out of time
+        is invalid with the bounds it had."""
+        c = self.case
+        opts = c['search']
+        t0 = self.sp.now()
+        trials = []
+        out = {'options': opts, 'complete': False, 'error': None, 'goals': {}, 'trials': trials}
+        srch = Search(lambda rate, duration, phase: self._trial(trials, t0, rate, duration, phase),
+                      opts['goals'], opts['precision'], opts['precision_pps'], opts['short_s'], opts['full_s'],
+                      opts['max_s'], clock=self.sp.now)
+        metrics, peers = {}, {}
+        try:
+            found = srch.run()
+            out.update(complete=True, ceiling_pps=found['ceiling_pps'], mrr_pps=found['mrr_pps'])
+            metrics.update(max_tx_pps=float(found['ceiling_pps']), mrr_pps=float(found['mrr_pps'] or 0.0))
+            for name, goal in found['goals'].items():
+                trial = goal['trial']
+                out['goals'][name] = {'rate_pps': goal['rate_pps'], 'upper_pps': goal['upper_pps'],
+                                      'bound': goal['bound'], 'trial': trial['index'] if trial else None}
+                metrics['%s_pps' % name] = float(goal['rate_pps'])
+                metrics['%s_bps' % name] = bits_per_second(goal['rate_pps'], c['size'])
+                if trial:
+                    metrics['%s_tx_pps' % name] = trial['tx_pps']
+                    metrics['%s_loss_ratio' % name] = trial['loss_ratio']
+            pdr = found['goals']['pdr']
+            if pdr['trial']:
+                peers = pdr['trial']['peers']
+                metrics.update((k, v) for k, v in pdr['trial']['metrics'].items() if k.startswith('cpu_'))
+            if opts['latency'] and pdr['rate_pps']:
+                for load in LATENCY_LOADS:
+                    trial = self._trial(trials, t0, int(round(pdr['rate_pps'] * load / 100.0)), opts['full_s'],
+                                        'latency', mode='lat')
+                    trial['load_pct'] = load
+                    metrics.update((load_metric(name, load), trial['metrics'][name]) for name in LOAD_METRICS
+                                   if name in trial['metrics'] and not trial['invalid'])
+        except SearchTimeout as exc:
+            out['error'] = 'search incomplete: %s' % exc
+            out['goals'] = dict((name, {'lower_pps': srch.lower_rate(loss), 'upper_pps': srch.upper(loss)})
+                                for name, loss in opts['goals'].items())
+        except SearchError as exc:
+            out['error'] = str(exc)
+        finally:
+            out['elapsed_s'] = round(self.sp.now() - t0, 3)
+            # the seconds inside the trials' measurement windows, of the whole search's
+            out['measured_s'] = round(sum(t['metrics'].get('window_s') or 0.0 for t in trials), 3)
+            write_atomic(self._path(SEARCH_FILE), json.dumps(out, indent=1, sort_keys=True) + '\n')
+        metrics.update(search_trials=sum(1 for t in trials if t['mode'] == 'tput'), search_s=out['elapsed_s'],
+                       measured_s=out['measured_s'])
+        if out['error']:
+            raise InvalidTrial(out['error'], peers, metrics)
         return peers, metrics
 
     def _icperf_results(self, side_a, side_b):

@@ -220,6 +220,12 @@ def udp_payload(size):
 
 def headline(mode, metrics):
     """One short line with the case's figure, for progress output."""
+    if mode == 'search':
+        if 'pdr_pps' not in metrics:
+            return 'search: no result (%s tput trials)' % metrics.get('search_trials', 0)
+        return 'NDR %.1f kpps, PDR %.1f kpps (MRR %.1f kpps; %d tput trials, %.0f s)' % (
+            metrics.get('ndr_pps', float('nan')) / 1e3, metrics['pdr_pps'] / 1e3,
+            metrics.get('mrr_pps', float('nan')) / 1e3, metrics.get('search_trials', 0), metrics.get('search_s', 0))
     if mode == 'tx':
         return 'tx %.1f kpps' % (metrics['tx_pps'] / 1e3) if 'tx_pps' in metrics else 'tx n/a'
     if mode == 'tput':

@@ -18,6 +18,8 @@ DPDK_BACKEND = 'dpdk'
 # reference tool -> the kind of path it runs on
 REFERENCE_TOOLS = {'sockperf': 'kernel', 'testpmd': 'dpdk'}
 TOPOLOGIES = ('auto', 'pair', 'loop')
+# how the throughput cases find their figure (benchmark_method; docs/method.md)
+METHODS = ('sweep', 'search')
 # Where the paths' sockets live on the host; bind-mounted at the same place in the containers.
 SOCKET_ROOT = '/run/kbypass'
 # Where the paths' roles record what they chose (registry role_vars 'record'), one JSON file a path.
@@ -404,6 +406,43 @@ def check_cross(params, paths):
     return index, peers
 
 
+def _ratio(value, var, upper, lower=0.0, closed=True):
+    """A ratio in [lower, upper] (upper excluded unless closed)."""
+    try:
+        ratio = float(value)
+    except (TypeError, ValueError):
+        raise PlanError('%s: %r is not a number; give a ratio, e.g. 0.005 for 0.5 %%' % (var, value))
+    if ratio < lower or ratio > upper or (not closed and ratio == upper):
+        raise PlanError('%s: %r must be a ratio from %g to %g%s (0.005 is 0.5 %%)'
+                        % (var, value, lower, upper, '' if closed else ' (excluded)'))
+    return ratio
+
+
+def search_options(params, duration, warmup):
+    """The options of a search case (benchmark_search_*), checked: loss goals, precision, trial
+    durations, time budget. The short trials run the warm-up plus benchmark_search_trial_s."""
+    ndr = _ratio(_param(params, 'search_ndr_loss'), 'benchmark_search_ndr_loss', 1.0, closed=False)
+    pdr = _ratio(_param(params, 'search_pdr_loss'), 'benchmark_search_pdr_loss', 1.0, closed=False)
+    if pdr < ndr:
+        raise PlanError('benchmark_search_pdr_loss: %r is below benchmark_search_ndr_loss (%r); the PDR allows '
+                        'at least the loss the NDR allows' % (pdr, ndr))
+    precision = _ratio(_param(params, 'search_precision'), 'benchmark_search_precision', 0.5)
+    precision_pps = _positive_ints([_param(params, 'search_precision_pps')], 'benchmark_search_precision_pps')[0]
+    trial_s = _positive_ints([_param(params, 'search_trial_s')], 'benchmark_search_trial_s')[0]
+    short_s = warmup + trial_s
+    if short_s > duration:
+        raise PlanError('benchmark_search_trial_s: %d s after the %d s warm-up is longer than benchmark_duration '
+                        '(%d s, the confirming trials); make it at most %d' % (trial_s, warmup, duration,
+                                                                              duration - warmup))
+    max_s = _positive_ints([_param(params, 'search_max_s')], 'benchmark_search_max_s')[0]
+    if max_s < 3 * duration:
+        raise PlanError('benchmark_search_max_s: %d s leaves no room for a search of %d s trials; give at least '
+                        '%d (three full-length trials)' % (max_s, duration, 3 * duration))
+    return {'goals': {'ndr': ndr, 'pdr': pdr}, 'precision': precision, 'precision_pps': precision_pps,
+            'short_s': short_s, 'full_s': duration, 'max_s': max_s,
+            'latency': bool(_param(params, 'search_latency'))}
+
+
 def _param(params, name):
     """One benchmark parameter; every one must be given (their defaults have one home: the benchmark
     role's meta/argument_specs.yml, read by the lookup kbypass.testbed.bench_parameters)."""
@@ -465,6 +504,11 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
         if path not in DATA_PATHS:
             raise PlanError('benchmark_path_repeats: unknown path %r; allowed paths: %s' % (path, ', '.join(DATA_PATHS)))
         path_repeats[path] = _positive_ints([count], 'benchmark_path_repeats[%s]' % path, MAX_REPEATS)[0]
+    method = _param(params, 'method')
+    if method not in METHODS:
+        raise PlanError('benchmark_method: unknown value %r; allowed values: %s' % (method, ', '.join(METHODS)))
+    search = search_options(params, duration, warmup) if method == 'search' else None
+    tolerance = _ratio(_param(params, 'offered_tolerance'), 'benchmark_offered_tolerance', 0.5)
     check_sriov(params.get('parents'), paths, total_vfs)
     if host_links is not None:
         check_parents(params.get('parents'), paths, host_links, total_vfs)
@@ -491,9 +535,12 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
             net['eal'] = DPDK_MEMORY[memory] + ' --no-pci'
         common = {'path': path, 'duration_s': duration, 'warmup_s': warmup, 'touch': touch,
                   'topology': pp['topology'], 'cpus': pp['cpus'], 'cores_shared': pp['cores_shared'],
-                  'oversubscribed': pp['oversubscribed'], 'network': net}
+                  'oversubscribed': pp['oversubscribed'], 'network': net, 'offered_tolerance': tolerance}
         runs = []
-        if 'tput' in modes:
+        if 'tput' in modes and search:
+            # one search per backend, size and burst: it finds its own rates
+            runs += [('icperf', b, 'search', s, 0, u) for b in path_backends for s in sizes for u in bursts]
+        elif 'tput' in modes:
             runs += [('icperf', b, 'tput', s, r, u) for b in path_backends for s in sizes for r in rates
                      for u in bursts]
         if 'lat' in modes:
@@ -529,11 +576,13 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
                 case['case_id'] = case_id(path, tool, backend, mode, size, rate, burst, touch and tool == 'icperf',
                                           case['repeat'])
                 case['touch'] = touch and tool == 'icperf'
+                if mode == 'search':
+                    case['search'] = search
                 cases.append(case)
     cross_cases = []
     for peer in cross_peers:
         cross_cases += plan_cross_cases(params, peer, hosts.index(peer), host_index, backends, modes, rates, bursts,
-                                        lat_rates, lat_bursts, mtus, path_plans, duration, warmup)
+                                        lat_rates, lat_bursts, mtus, path_plans, duration, warmup, tolerance)
     seen = set()
     unique = []
     for case in cases:
@@ -579,7 +628,7 @@ def path_vars(path, containers, path_plan, mtu):
 
 
 def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rates, bursts, lat_rates, lat_bursts,
-                     mtus, path_plans, duration, warmup):
+                     mtus, path_plans, duration, warmup, tolerance):
     """icperf cases from this host's container a to container b of host `peer` over each of
     benchmark_cross_paths (kernel paths joined by a NIC of each host). Both hosts must run the
     path; b's address and MAC follow from the peer's index as its own plan computes them."""
@@ -602,7 +651,8 @@ def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rate
                     'rate_pps': rate, 'burst': burst, 'duration_s': duration, 'warmup_s': warmup,
                     'touch': bool(_param(params, 'touch')), 'topology': 'pair', 'cpus': pp['cpus'],
                     'cores_shared': pp['cores_shared'], 'oversubscribed': pp['oversubscribed'],
-                    'repeat': None, 'peer_host': peer, 'hosts': {'a': host, 'b': peer}, 'network': net}
+                    'repeat': None, 'peer_host': peer, 'hosts': {'a': host, 'b': peer}, 'network': net,
+                    'offered_tolerance': tolerance}
             case['case_id'] = case_id(path, 'icperf', backend, mode, size, rate, burst, case['touch'],
                                       peer_host=peer)
             cases.append(case)

@@ -13,7 +13,8 @@ MIN_FRAME = 64
 
 # tput: a sends, b (or, in a loop, a itself) counts what arrives; lat: round trip; tx: a sends
 # alone, nothing is counted on arrival (the sender's capacity through the path)
-MODES = ('tput', 'lat', 'tx')
+# search: one case that finds the NDR and PDR by trials of tput (and lat at loads of the PDR)
+MODES = ('tput', 'lat', 'tx', 'search')
 TOOLS = ('icperf', 'sockperf', 'testpmd')
 TOPOLOGIES = ('pair', 'loop', 'direct')
 # a case's status: measured; ran but is not a measurement (traffic stopped, nothing moved: the
@@ -43,10 +44,47 @@ METRICS = {
     'rtt_max_us': 'us',
     'cpu_a_pct': 'percent',
     'cpu_b_pct': 'percent',
+    # a paced trial: what the sender achieved over what was offered; 1 when it fell short by more
+    # than the case's offered_tolerance
+    'offered_ratio': 'ratio',
+    'offered_short': 'flag',
+    # a search (docs/method.md): the rates found for each loss goal, what the sender achieved in
+    # the confirming trial and its loss, the unpaced trial's rates (the generator's maximum and
+    # the maximum received rate, MRR), how many tput trials it took, its seconds and the seconds
+    # inside trial windows
+    'ndr_pps': 'pps',
+    'ndr_bps': 'bps',
+    'ndr_tx_pps': 'pps',
+    'ndr_loss_ratio': 'ratio',
+    'pdr_pps': 'pps',
+    'pdr_bps': 'bps',
+    'pdr_tx_pps': 'pps',
+    'pdr_loss_ratio': 'ratio',
+    'max_tx_pps': 'pps',
+    'mrr_pps': 'pps',
+    'search_trials': 'count',
+    'search_s': 's',
+    'measured_s': 's',
 }
 
 # percentile keys of an icperf rtt summary -> metric name
 RTT_KEYS = ('min', 'mean', 'p50', 'p90', 'p99', 'p999', 'max')
+
+# latency under load: a search's round trip at these percentages of the PDR it found
+LATENCY_LOADS = (10, 50, 90)
+# what each latency-under-load trial records, with the load as suffix (load_metric)
+LOAD_METRICS = ('tx_pps', 'loss_ratio', 'offered_ratio') + tuple('rtt_%s_us' % k for k in RTT_KEYS)
+
+
+def load_metric(name, load):
+    """The name of metric ``name`` measured at ``load`` % of the PDR: rtt_p99_us -> rtt_p99_us_pdr90."""
+    return '%s_pdr%d' % (name, int(load))
+
+
+for _load in LATENCY_LOADS:
+    for _name in LOAD_METRICS:
+        METRICS[load_metric(_name, _load)] = METRICS[_name]
+
 
 CONDITION_COLUMNS = (
     'path', 'tool', 'backend', 'mode', 'size', 'rate_pps', 'burst', 'duration_s', 'warmup_s',

@@ -13,7 +13,7 @@ import socket
 
 import pytest
 
-from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner, Spawner
+from ansible_collections.kbypass.testbed.plugins.module_utils.bench import CaseRunner, InvalidTrial, Spawner
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import path_network
 
 from ...harness import ReplaySpawner
@@ -40,6 +40,11 @@ def test_replayed_case_gives_the_recorded_metrics(path, tmp_path):
         assert key in got
         recorded.pop(key, None)
         got.pop(key)
+    # a paced case says how much of the offered rate its sender achieved (recorded before that)
+    if rec['case']['rate_pps'] and 'tx_pps' in got:
+        assert got.pop('offered_ratio') == pytest.approx(got['tx_pps'] / rec['case']['rate_pps'])
+        # the recorded cases were planned before offered_tolerance: no verdict without it
+        assert 'offered_tolerance' not in rec['case'] and 'offered_short' not in got
     assert got == pytest.approx(recorded)
     case = load(os.path.join(str(tmp_path), rec['case']['case_id'], 'case.json'))
     assert case['conditions']['path'] == rec['case']['path'] and case['schema'] == 1 and case['host'] == 'lab1'
@@ -192,3 +197,107 @@ def test_a_case_whose_traffic_stopped_is_invalid_with_its_reason(tmp_path):
     # the figures stay in case.json for diagnosis; the report leaves an invalid case out of its figures
     assert case['status'] == 'invalid' and case['error'] == record['error'] and case['metrics']['rx_pps'] > 0
     spawner.commands.verify()
+
+
+class ModelRunner(CaseRunner):
+    """A CaseRunner whose trials come from a model path (test_search.ModelPath) instead of
+    containers: what _run_search makes of the trials is under test, not how a trial runs (the
+    replayed cases above cover that)."""
+
+    def __init__(self, model, *args, **kwargs):
+        CaseRunner.__init__(self, *args, **kwargs)
+        self.model = model
+
+    def _run_peers(self):
+        c = self.case
+        with open(self._path('a.jsonl'), 'w') as handle:
+            handle.write('{}\n')
+        window = c['duration_s'] - c['warmup_s']
+        if c['mode'] == 'lat':
+            return {}, {'tx_pps': float(c['rate_pps']), 'loss_ratio': 0.0, 'window_s': window,
+                        'rtt_p50_us': 10.0 + c['rate_pps'] / 1e4, 'rtt_p99_us': 20.0 + c['rate_pps'] / 1e4}
+        assert c['mode'] == 'tput'
+        trial = self.model(c['rate_pps'], c['duration_s'], None)
+        if c['rate_pps'] and c['rate_pps'] >= 500000:
+            raise InvalidTrial('traffic stopped: a model path that stops above 500 kpps', {}, {'tx_pps': 1.0})
+        return {'a': {'sent': 1}}, {'tx_pps': trial['tx_pps'], 'rx_pps': trial['rx_pps'],
+                                    'loss_ratio': trial['loss_ratio'], 'window_s': window, 'cpu_a_pct': 50.0}
+
+
+def search_case(**options):
+    rec = load([p for p in FIXTURES if 'icperf.udp.tput' in p][0])
+    case = dict(rec['case'], mode='search', rate_pps=0, duration_s=10, warmup_s=2, offered_tolerance=0.05,
+                case_id='linux_bridge.icperf.udp.search.s64.rmax.b32')
+    case['search'] = dict({'goals': {'ndr': 0.0, 'pdr': 0.005}, 'precision': 0.005, 'precision_pps': 1000,
+                           'short_s': 3, 'full_s': 10, 'max_s': 600, 'latency': True}, **options)
+    return case
+
+
+def test_a_search_case_records_every_trial_and_the_goals_it_found(tmp_path):
+    from .test_search import ModelPath
+    model = ModelPath(55000, 225000, 230000, 1200000)
+    case = search_case()
+    record = ModelRunner(model, case, str(tmp_path), 'run1', 'lab1').run()
+    assert record['status'] == 'ok', record['error']
+    m = record['metrics']
+    assert 0 < m['ndr_pps'] <= 55000 < m['ndr_pps'] + 1000 and m['ndr_loss_ratio'] == 0.0
+    assert m['ndr_pps'] < m['pdr_pps'] <= 225000 and m['pdr_loss_ratio'] <= 0.005
+    assert m['pdr_bps'] == m['pdr_pps'] * 64 * 8 and m['max_tx_pps'] == 1200000 and m['mrr_pps'] > 0
+    assert m['search_trials'] == len(model.calls) and m['cpu_a_pct'] == 50.0
+    # latency at 10, 50 and 90 % of the PDR, each a full-length lat trial
+    for pct in (10, 50, 90):
+        assert m['tx_pps_pdr%d' % pct] == round(m['pdr_pps'] * pct / 100.0)
+        assert m['rtt_p99_us_pdr%d' % pct] > m['rtt_p50_us_pdr%d' % pct]
+    case_dir = os.path.join(str(tmp_path), case['case_id'])
+    # only case.json and search.json are fetched; every trial's raw files stay on the host
+    assert sorted(os.path.basename(f) for f in record['files']) == ['case.json', 'search.json']
+    found = load(os.path.join(case_dir, 'search.json'))
+    trials = found['trials']
+    assert found['complete'] and found['error'] is None and len(trials) == len(model.calls) + 3
+    assert sorted(os.listdir(case_dir)) == sorted(['case.json', 'search.json'] +
+                                                  ['t%02d.a.jsonl' % t['index'] for t in trials])
+    assert [t['phase'] for t in trials[-3:]] == ['latency'] * 3 and [t['load_pct'] for t in trials[-3:]] == [10, 50, 90]
+    for goal in ('ndr', 'pdr'):
+        confirm = trials[found['goals'][goal]['trial'] - 1]
+        assert confirm['duration_s'] == 10 and confirm['rate_pps'] == m['%s_pps' % goal]
+        assert m['%s_tx_pps' % goal] == confirm['tx_pps']
+    for earlier, later in zip(trials, trials[1:]):
+        assert earlier['start_s'] <= earlier['end_s'] <= later['start_s']
+    assert found['measured_s'] == m['measured_s'] == sum(t['duration_s'] - 2 for t in trials)
+    assert 'NDR' in record['headline'] and 'PDR' in record['headline']
+
+
+def test_an_invalid_trial_bounds_the_search_and_is_recorded_with_its_reason(tmp_path):
+    from .test_search import ModelPath
+    model = ModelPath(400000, 600000, 700000, 2000000)
+    record = ModelRunner(model, search_case(latency=False), str(tmp_path), 'run1', 'lab1').run()
+    assert record['status'] == 'ok' and record['metrics']['pdr_pps'] < 500000
+    found = load(os.path.join(str(tmp_path), search_case()['case_id'], 'search.json'))
+    stopped = [t for t in found['trials'] if t['invalid']]
+    assert stopped and all(t['rate_pps'] >= 500000 and t['invalid'].startswith('traffic stopped') for t in stopped)
+
+
+def test_a_search_out_of_time_is_invalid_with_the_bounds_it_had(tmp_path):
+    from .test_search import ModelPath
+    model = ModelPath(55000, 225000, 230000, 1200000)
+    clock = iter(range(0, 100000, 7))
+    runner = ModelRunner(model, search_case(max_s=30), str(tmp_path), 'run1', 'lab1')
+    runner.sp.now = lambda: next(clock)
+    record = runner.run()
+    assert record['status'] == 'invalid' and record['error'].startswith('search incomplete: search time budget of 30 s')
+    found = load(os.path.join(str(tmp_path), search_case()['case_id'], 'search.json'))
+    assert not found['complete'] and found['trials'] and found['goals']['pdr']['upper_pps']
+    assert record['metrics']['search_trials'] == len(found['trials'])
+
+
+@pytest.mark.parametrize('case, metrics, expected', [
+    ({'rate_pps': 1000000, 'offered_tolerance': 0.05}, {'tx_pps': 960000.0}, {'offered_ratio': 0.96, 'offered_short': 0}),
+    ({'rate_pps': 5590000, 'offered_tolerance': 0.01}, {'tx_pps': 5350000.0},
+     {'offered_ratio': 5350000 / 5590000.0, 'offered_short': 1}),
+    ({'rate_pps': 1000}, {'tx_pps': 997.3}, {'offered_ratio': 0.9973}),
+    ({'rate_pps': 0, 'offered_tolerance': 0.05}, {'tx_pps': 1e6}, {}),
+    ({'rate_pps': 1000, 'offered_tolerance': 0.05}, {}, {}),
+])
+def test_a_paced_case_says_what_its_sender_achieved_of_the_offered_rate(case, metrics, expected):
+    from ansible_collections.kbypass.testbed.plugins.module_utils.bench import offered_metrics
+    assert offered_metrics(case, metrics) == pytest.approx(expected)

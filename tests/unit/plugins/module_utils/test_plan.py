@@ -393,3 +393,45 @@ def test_bad_two_host_input_over_sriov(params, message):
     with pytest.raises(P.PlanError) as err:
         P.make_plan(dict(SRIOV_CROSS, host='lab1', **params), [0, 1])
     assert message in str(err.value)
+
+
+def test_search_plans_one_case_per_backend_size_and_burst():
+    plan = P.make_plan(dict(BASE, method='search', paths=['linux_bridge', 'testpmd'], modes=['tput', 'lat'],
+                            sizes=[64, 1500], rates=[1000, 'max'], bursts=[32], reference_tools=['sockperf'],
+                            reference_paths=['linux_bridge']), [0, 1])
+    search = [c for c in plan['cases'] if c['mode'] == 'search']
+    assert sorted(c['case_id'] for c in search) == [
+        'linux_bridge.icperf.udp.search.s1500.rmax.b32', 'linux_bridge.icperf.udp.search.s64.rmax.b32',
+        'testpmd.icperf.dpdk.search.s1500.rmax.b32', 'testpmd.icperf.dpdk.search.s64.rmax.b32']
+    # benchmark_rates is not used by a search; the latency cases and the reference tools stay
+    assert not [c for c in plan['cases'] if c['mode'] == 'tput' and c['tool'] == 'icperf']
+    assert [c['case_id'] for c in plan['cases'] if c['tool'] == 'sockperf' and c['mode'] == 'tput']
+    assert [c for c in plan['cases'] if c['mode'] == 'lat' and c['tool'] == 'icperf']
+    opts = search[0]['search']
+    assert opts == {'goals': {'ndr': 0.0, 'pdr': 0.005}, 'precision': 0.005, 'precision_pps': 10000,
+                    'short_s': BASE['warmup'] + 1, 'full_s': BASE['duration'], 'max_s': 600, 'latency': True}
+    assert all(c['offered_tolerance'] == 0.05 for c in plan['cases'])
+    # the sweep plans no search and the same ids as before
+    sweep = P.make_plan(dict(BASE, paths=['linux_bridge']), [0, 1])
+    assert not [c for c in sweep['cases'] if c['mode'] == 'search' or 'search' in c]
+
+
+@pytest.mark.parametrize('params, message', [
+    ({'method': 'mlr'}, "benchmark_method: unknown value 'mlr'; allowed values: sweep, search"),
+    ({'search_pdr_loss': 0.5, 'search_ndr_loss': 0.6}, 'benchmark_search_pdr_loss: 0.5 is below benchmark_search_ndr_loss'),
+    ({'search_pdr_loss': 1.0}, 'benchmark_search_pdr_loss: 1.0 must be a ratio from 0 to 1 (excluded)'),
+    ({'search_ndr_loss': -0.1}, 'benchmark_search_ndr_loss: -0.1 must be a ratio'),
+    ({'search_precision': 'fine'}, "benchmark_search_precision: 'fine' is not a number"),
+    ({'search_precision_pps': 0}, 'benchmark_search_precision_pps: 0 must be between 1'),
+    ({'search_trial_s': 20}, 'benchmark_search_trial_s: 20 s after the 1 s warm-up is longer than benchmark_duration (5 s, the confirming trials); make it at most 4'),
+    ({'search_max_s': 5}, 'benchmark_search_max_s: 5 s leaves no room'),
+])
+def test_bad_search_input_names_the_variable(params, message):
+    with pytest.raises(P.PlanError) as err:
+        P.make_plan(dict(BASE, **dict({'method': 'search'}, **params)), [0, 1])
+    assert message in str(err.value)
+
+
+def test_bad_offered_tolerance_names_the_variable():
+    with pytest.raises(P.PlanError, match='benchmark_offered_tolerance: 0.9 must be a ratio from 0 to 0.5'):
+        P.make_plan(dict(BASE, offered_tolerance=0.9), [0, 1])
