@@ -29,6 +29,9 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema imp
 )
 
 SEARCH_FILE = 'search.json'
+# what a search case takes from its PDR's confirming trial: the CPU cost at that rate
+CPU_METRICS = ('cpu_a_pct', 'cpu_b_pct', 'cpu_a_s', 'cpu_b_s', 'cpu_switch_pct', 'cpu_mhz', 'cycles_a_per_pkt',
+               'cycles_b_per_pkt', 'cycles_switch_per_pkt')
 
 
 class InvalidTrial(Exception):
@@ -127,6 +130,32 @@ class Spawner:
         finally:
             probe.close()
         return False
+
+    def cpu_hz(self):
+        """The CPU clock in Hz (/proc/cpuinfo's first 'cpu MHz': the TSC rate on x86 hosts and VMs),
+        or None where it has none."""
+        return parsers.parse_cpu_hz(self.read('/proc/cpuinfo'))
+
+    def process_cpu_s(self, name):
+        """CPU seconds (user + system, all threads) used so far by the process called ``name``
+        (its comm) in this host's PID namespace, the containers' processes left out; None when
+        none runs. Several of that name: their sum."""
+        mine = os.readlink('/proc/self/ns/pid')
+        total, found = 0.0, False
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.readlink('/proc/%s/ns/pid' % entry) != mine:
+                    continue
+                with open('/proc/%s/stat' % entry) as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            cpu = parsers.parse_proc_stat_cpu(text, name, os.sysconf('SC_CLK_TCK'))
+            if cpu is not None:
+                total, found = total + cpu, True
+        return total if found else None
 
     def sleep(self, seconds):
         time.sleep(seconds)
@@ -390,6 +419,8 @@ class CaseRunner:
         init_b = self._init_pid(self.b['name'])
         self._init_pid(self.a['name'])
         cpu0 = {'a': self._cpu_ns(self.a['name']), 'b': self._cpu_ns(self.b['name'])}
+        switch = c.get('switch_process')
+        switch0 = self.sp.process_cpu_s(switch) if switch else None
         t0 = self.sp.now()
         out_b = err_b = proc_b = None
         rc_b = None
@@ -417,6 +448,11 @@ class CaseRunner:
                 self.sp.wait(proc_b, 5)
         elapsed = max(self.sp.now() - t0, 1e-9)
         cpu = {}
+        switch1 = self.sp.process_cpu_s(switch) if switch0 is not None else None
+        if switch1 is not None:
+            # the switch is not asked when its trial's window opens: its share over the whole trial
+            # (a busy poller's is the same in and out of the window)
+            cpu['cpu_switch_pct'] = round(100.0 * (switch1 - switch0) / elapsed, 1)
         for peer in ('a', 'b'):
             after = self._cpu_ns(self.a['name'] if peer == 'a' else self.b['name'])
             if cpu0[peer] is not None and after is not None:
@@ -440,7 +476,10 @@ class CaseRunner:
                 server = None
             metrics = parsers.sockperf_metrics(c['mode'], c['size'], client, server)
             peers = {'a': client, 'b': server}
-        metrics.update(cpu)
+        # the cgroup's share over the whole trial only where the tool gave none from its window
+        for key, value in cpu.items():
+            metrics.setdefault(key, value)
+        metrics.update(parsers.cycles_per_packet(metrics, self.sp.cpu_hz()))
         metrics.update(offered_metrics(c, metrics))
         return peers, metrics
 
@@ -501,7 +540,7 @@ class CaseRunner:
             pdr = found['goals']['pdr']
             if pdr['trial']:
                 peers = pdr['trial']['peers']
-                metrics.update((k, v) for k, v in pdr['trial']['metrics'].items() if k.startswith('cpu_'))
+                metrics.update((k, v) for k, v in pdr['trial']['metrics'].items() if k in CPU_METRICS)
             if opts['latency'] and pdr['rate_pps']:
                 for load in LATENCY_LOADS:
                     trial = self._trial(trials, t0, int(round(pdr['rate_pps'] * load / 100.0)), opts['full_s'],
@@ -626,9 +665,10 @@ class CaseRunner:
             {'out': sender.get('out') or '', 'rc': sender.get('rc'), 'err': sender.get('err') or ''},
             {'out': self.sp.read(os.path.join(self.case_dir, 'b.jsonl')), 'rc': None,
              'err': self.sp.read(os.path.join(self.case_dir, 'b.stderr'))})
+        # the cgroups' shares over the whole run only where icperf's windows gave none
         if sender.get('cpu_pct') is not None:
-            metrics['cpu_a_pct'] = sender['cpu_pct']
+            metrics.setdefault('cpu_a_pct', sender['cpu_pct'])
         if state.get('cpu_ns') is not None and cpu_b is not None:
-            metrics['cpu_b_pct'] = round(100.0 * (cpu_b - state['cpu_ns']) / 1e9
-                                         / max(self.sp.now() - state['t0'], 1e-9), 1)
+            metrics.setdefault('cpu_b_pct', round(100.0 * (cpu_b - state['cpu_ns']) / 1e9
+                                                  / max(self.sp.now() - state['t0'], 1e-9), 1))
         return peers, metrics

@@ -152,6 +152,9 @@ def icperf_metrics(mode, size, a, b):
         if a.get('window'):
             for key in ('lost', 'reordered', 'duplicated'):
                 metrics[key] = int(a['window'][key])
+    _window_cpu(metrics, 'a', a)
+    if b is not None and b is not a:
+        _window_cpu(metrics, 'b', b)
     if mode in ('tput', 'lat') and receiver:
         loss = _window_loss(receiver)
         if loss is not None:
@@ -159,6 +162,51 @@ def icperf_metrics(mode, size, a, b):
         elif not receiver.get('window') and a and a.get('sent'):
             metrics['loss_ratio'] = max(0.0, (a['sent'] - receiver.get('received', 0)) / float(a['sent']))
     return metrics
+
+
+def _window_cpu(metrics, name, summary):
+    """cpu_<name>_s and cpu_<name>_pct of one icperf peer from its window's cpu_s (an icperf
+    before it: nothing)."""
+    window = (summary or {}).get('window') or {}
+    length = float(window.get('end_s', 0)) - float(window.get('start_s', 0))
+    if window.get('cpu_s') is not None and length > 0:
+        metrics['cpu_%s_s' % name] = float(window['cpu_s'])
+        metrics['cpu_%s_pct' % name] = round(100.0 * float(window['cpu_s']) / length, 1)
+
+
+def cycles_per_packet(metrics, hz):
+    """CPU cycles per packet of each side that has a CPU share, at ``hz`` (None: unknown, no
+    figure): share x hz / the packets per second it handled (a and the switch: the rate that came
+    through, rx where there is one, else tx; b: rx). cpu_mhz records the clock used."""
+    out = {}
+    if not hz:
+        return out
+    rate = metrics.get('rx_pps') or metrics.get('tx_pps')
+    for side, pps in (('a', metrics.get('tx_pps')), ('b', metrics.get('rx_pps')), ('switch', rate)):
+        share = metrics.get('cpu_%s_pct' % side)
+        if share and pps:   # a side that idled (b in a loop) has no cost per packet
+            out['cycles_%s_per_pkt' % side] = round(share / 100.0 * hz / pps, 1)
+    if out:
+        out['cpu_mhz'] = round(hz / 1e6, 3)
+    return out
+
+
+def parse_cpu_hz(text):
+    """The first 'cpu MHz' of /proc/cpuinfo, in Hz; None without one."""
+    value = _match_float(r'^cpu MHz\s*:\s*([0-9.]+)', text or '')
+    return value * 1e6 if value else None
+
+
+def parse_proc_stat_cpu(text, name, ticks):
+    """CPU seconds (utime + stime) of a /proc/<pid>/stat line whose comm is ``name``, else None."""
+    head, _sep, rest = (text or '').rpartition(')')
+    if not _sep or head.partition('(')[2] != name:
+        return None
+    fields = rest.split()
+    try:
+        return (int(fields[11]) + int(fields[12])) / float(ticks)
+    except (IndexError, ValueError):
+        return None
 
 
 def icperf_invalid(mode, sender, receiver):

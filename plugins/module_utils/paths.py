@@ -33,6 +33,8 @@ Keys of an entry (register() fills the defaults):
 - check: the role has a 'check' entry point, run (read-only) by the plan play before any host
   changes: what the path needs of the host beyond the plan's inputs (VPP: an installation, its
   plugins, its CPUs). A failing check stops the run there.
+- process: the name (comm) of the host process that forwards the path's frames (its switch, or
+  OVS's userspace datapath), whose CPU time a case measures; None when the kernel forwards.
 - study: the reference study's row name for this path (report's comparison tables), or None.
 - label: how the report names the path.
 """
@@ -63,7 +65,8 @@ def register(name, index, short, kind, **spec):
             raise ValueError('data path %r: index %d or short name %r already belongs to %r' % (name, index, short, other))
     entry = {'name': name, 'index': index, 'short': short, 'kind': kind, 'role': '%s.%s' % (ROLE_NAMESPACE, name),
              'switch': False, 'sockets': False, 'device': None, 'listens': {}, 'ready': _LINK_UP if kind == 'dpdk' else None,
-             'uplink': None, 'nic_required': None, 'role_vars': {}, 'check': False, 'study': None, 'label': name}
+             'uplink': None, 'nic_required': None, 'role_vars': {}, 'check': False, 'process': None, 'study': None,
+             'label': name}
     unknown = set(spec) - set(entry)
     if unknown:
         raise ValueError('data path %r: unknown key(s) %s' % (name, ', '.join(sorted(unknown))))
@@ -79,14 +82,14 @@ def unregister(name):
 
 register('linux_bridge', 1, 'br', 'kernel', label='Linux bridge')
 register('macvlan', 2, 'mv', 'kernel', uplink='macvlan_parent', label='macvlan')
-register('ovs', 3, 'ovs', 'kernel', uplink='ovs_uplink', role_vars={'record': 'record'},
+register('ovs', 3, 'ovs', 'kernel', uplink='ovs_uplink', role_vars={'record': 'record'}, process='ovs-vswitchd',
          label='OVS (kernel or netdev datapath)')
 register('ovs_dpdk', 4, 'od', 'dpdk', switch=True, sockets=True,
          device='net_virtio_user0,path={socket_dir}/{name}.sock,server=1,queues=1,mac={mac}',
          listens={'a': '{socket_dir}/{name}.sock', 'b': '{socket_dir}/{name}.sock'},
-         role_vars=dict((k, k) for k in SWITCH_VARS), study='OVS-DPDK', label='OVS-DPDK')
+         role_vars=dict((k, k) for k in SWITCH_VARS), process='ovs-vswitchd', study='OVS-DPDK', label='OVS-DPDK')
 register('testpmd', 5, 'tp', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER,
-         role_vars=_HOST_SWITCH_VARS, study='testpmd', label='testpmd switch')
+         role_vars=_HOST_SWITCH_VARS, process='dpdk-testpmd', study='testpmd', label='testpmd switch')
 # socket-abstract=no: 22.11 puts the socket in the abstract namespace by default, which is per
 # network namespace: the other container would never see it. A memif server's link comes up only
 # when the client connects: b (the server) is ready once started.
@@ -103,16 +106,16 @@ register('sriov', 8, 'sv', 'kernel', uplink='sriov_pf', role_vars={'record': 're
 # DPDK's skeleton forwarder (examples/skeleton/basicfwd.c) as the switch, net_vhost ports like
 # testpmd's; in the loop each container's port is paired with a ring port (frames cross it twice).
 register('basicfwd', 9, 'bf', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER,
-         role_vars=_HOST_SWITCH_VARS, study='basicfwd', label='basicfwd switch')
+         role_vars=_HOST_SWITCH_VARS, process='basicfwd', study='basicfwd', label='basicfwd switch')
 # VPP as the switch (one role, kbypass.testbed.vpp; vpp_memif's role hands it its variables). VPP is
 # the socket server of every port (vhost-user server, memif master): no container listens. It is told
 # whether the plan shares its CPUs (then it polls from its main thread and sleeps between polls).
 _VPP_VARS = dict([(k, k) for k in SWITCH_VARS], cores_shared='cores_shared')
 register('vpp', 10, 'vp', 'dpdk', switch=True, sockets=True, device=_VIRTIO_USER, role_vars=_VPP_VARS, check=True,
-         study='VPP', label='VPP (vhost-user)')
+         process='vpp', study='VPP', label='VPP (vhost-user)')
 register('vpp_memif', 11, 'vm', 'dpdk', switch=True, sockets=True,
          device='net_memif0,role=client,socket={socket_dir}/{name}.sock,socket-abstract=no,id=0,mac={mac}',
-         role_vars=_VPP_VARS, check=True, label='VPP (memif)')
+         role_vars=_VPP_VARS, check=True, process='vpp', label='VPP (memif)')
 
 
 def kind(name):

@@ -535,7 +535,8 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
             net['eal'] = DPDK_MEMORY[memory] + ' --no-pci'
         common = {'path': path, 'duration_s': duration, 'warmup_s': warmup, 'touch': touch,
                   'topology': pp['topology'], 'cpus': pp['cpus'], 'cores_shared': pp['cores_shared'],
-                  'oversubscribed': pp['oversubscribed'], 'network': net, 'offered_tolerance': tolerance}
+                  'oversubscribed': pp['oversubscribed'], 'network': net, 'offered_tolerance': tolerance,
+                  'switch_process': DATA_PATHS[path]['process']}
         runs = []
         if 'tput' in modes and search:
             # one search per backend, size and burst: it finds its own rates
@@ -652,7 +653,7 @@ def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rate
                     'touch': bool(_param(params, 'touch')), 'topology': 'pair', 'cpus': pp['cpus'],
                     'cores_shared': pp['cores_shared'], 'oversubscribed': pp['oversubscribed'],
                     'repeat': None, 'peer_host': peer, 'hosts': {'a': host, 'b': peer}, 'network': net,
-                    'offered_tolerance': tolerance}
+                    'offered_tolerance': tolerance, 'switch_process': DATA_PATHS[path]['process']}
             case['case_id'] = case_id(path, 'icperf', backend, mode, size, rate, burst, case['touch'],
                                       peer_host=peer)
             cases.append(case)

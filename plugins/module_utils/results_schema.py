@@ -44,6 +44,15 @@ METRICS = {
     'rtt_max_us': 'us',
     'cpu_a_pct': 'percent',
     'cpu_b_pct': 'percent',
+    # CPU cost (docs/results-schema.md): icperf's CPU time inside its window, the switch's share,
+    # cycles per packet at the CPU clock cpu_mhz
+    'cpu_a_s': 's',
+    'cpu_b_s': 's',
+    'cpu_switch_pct': 'percent',
+    'cpu_mhz': 'MHz',
+    'cycles_a_per_pkt': 'cycles',
+    'cycles_b_per_pkt': 'cycles',
+    'cycles_switch_per_pkt': 'cycles',
     # a paced trial: what the sender achieved over what was offered; 1 when it fell short by more
     # than the case's offered_tolerance
     'offered_ratio': 'ratio',

@@ -213,6 +213,9 @@ for be in udp udp-mmsg raw raw-mmsg; do
 		's["window"]["closed"] and abs(s["window"]["start_s"] - 1) < 0.01 and abs(s["window"]["end_s"] - 3) < 0.01 and s["window"]["received"] == sum(x["received"] for x in samples if not x["partial"] and x["t"] > 1)'
 	jcheck "send $be: one window, after the warm-up" "$TMP/tput-$be.a" \
 		's["window"]["closed"] and abs(s["window"]["start_s"] - 1) < 0.01 and s["window"]["sent"] == sum(x["sent"] for x in samples if not x["partial"] and x["t"] > 1)'
+	# an unpaced sender spins: it used about a core in its 2 s window (netns peers share 2 vCPUs)
+	jcheck "send $be: the CPU it used inside its window" "$TMP/tput-$be.a" \
+		'0.3 < s["window"]["cpu_s"] / (s["window"]["end_s"] - s["window"]["start_s"]) <= 1.05'
 	sent=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1]["sent"])' "$TMP/tput-$be.a" 2>/dev/null || echo 0)
 	jcheck "recv $be: lost + received consistent with sent ($sent)" "$TMP/tput-$be.b" \
 		"s['received'] + s['lost'] <= $sent and s['received'] + s['lost'] >= 0.9 * $sent and s['received'] == sum(x['received'] for x in samples)"

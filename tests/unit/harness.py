@@ -246,6 +246,15 @@ class ReplaySpawner(Spawner):
         self.clock += 0.5
         return self.clock
 
+    # the recordings have no /proc/cpuinfo nor switch process: a fixed clock, no switch
+    CPU_HZ = 2e9
+
+    def cpu_hz(self):
+        return self.CPU_HZ
+
+    def process_cpu_s(self, name):
+        return None
+
 
 # ============================================================================ daemon.SystemOps
 def _bytes(text):

@@ -100,9 +100,11 @@ def words(text, fmt, values):
     return joined.format(**values)
 
 
-def sections(fmt):
-    """The sections of text.SECTIONS in one document, in order."""
-    return [section for section in SECTIONS if fmt in section.get('in', FORMATS)]
+def sections(fmt, tables):
+    """The sections of text.SECTIONS in one document, in order, without those whose table must
+    have rows (if_rows) and has none."""
+    return [section for section in SECTIONS if fmt in section.get('in', FORMATS)
+            and not (section.get('if_rows') and not tables[section['table']][1])]
 
 
 def _values(run):
@@ -135,7 +137,7 @@ def render_summary_md(run, tables):
         'warnings': lambda: ['- %s' % _md_cell(w) for w in run['warnings']] if run['warnings'] else ['(none)'],
     }
     out = ['# ' + words(TITLE, 'md', values), '', _run_line(run) + '.', '', words(INTRO, 'md', values), '']
-    for section in sections('md'):
+    for section in sections('md', tables):
         out += ['## ' + words(section['title'], 'md', values), '']
         for paragraph in section.get('text', ()):
             out += [words(paragraph, 'md', values), '']
@@ -255,7 +257,7 @@ def render_html(run, df, tables, plots):
     title = words(TITLE, 'html', values)
     out = ['<!DOCTYPE html>', '<html lang="en">', '<head>', '<meta charset="utf-8">', '<title>%s</title>' % title,
            '<style>%s</style>' % _CSS, '</head>', '<body>', '<h1>%s</h1>' % title, '<p>%s</p>' % words(INTRO, 'html', values)]
-    for section in sections('html'):
+    for section in sections('html', tables):
         out.append('<h2 id="%s">%s</h2>' % (section['id'], words(section['title'], 'html', values)))
         out += ['<p>%s</p>' % words(paragraph, 'html', values) for paragraph in section.get('text', ())]
         if 'table' in section:

@@ -23,13 +23,30 @@ INTRO = ({'md': 'Hosts: {hosts}. '}, 'Cases: {cases}, failed: {failed}', {'html'
          '. Throughput in Mpps (frames of the whole Ethernet frame, 10^6/s), round trip in us.')
 
 # Every section of either document, in order. 'in': the documents it is part of (default both);
-# 'table': the view (views.report_tables) it shows; 'flag_note': FLAG_NOTE follows its table when a
-# figure of any table is marked.
+# 'table': the view (views.report_tables) it shows; 'if_rows': the section is left out when that
+# table has no row; 'flag_note': FLAG_NOTE follows its table when a figure of any table is marked.
 SECTIONS = (
     {'id': 'run', 'title': 'Run metadata', 'in': ('html',)},
     {'id': 'hosts', 'title': 'Hosts', 'in': ('html',)},
     {'id': 'summary', 'title': 'Summary', 'table': 'summary', 'flag_note': True, 'text': (
         ('Throughput at the highest offered rate (max = unpaced); every latency case.',),
+    )},
+    {'id': 'search', 'title': 'Throughput by search: NDR and PDR (RFC 2544)', 'table': 'search', 'if_rows': True,
+     'text': (
+        ('The highest offered rate without loss (NDR) and with at most the PDR loss ratio (PDR), each confirmed by a '
+         'full-length trial and within the search precision of a rate that failed; MRR is the received rate of the '
+         "unpaced trial (the study's maximum), sent what the sender achieved in the confirming trials. "
+         'Method and parameters: docs/method.md; every trial: search.json of the case.',),
+    )},
+    {'id': 'latency-load', 'title': 'Latency under load', 'table': 'latency_load', 'if_rows': True, 'text': (
+        ('Round trip at 10, 50 and 90 % of the PDR found: one client sends the load and times every reply, so the '
+         'path carries the load in both directions (the PDR is one-way); loss is that of the round trip.',),
+    )},
+    {'id': 'cpu', 'title': 'CPU cost per packet', 'table': 'cpu', 'if_rows': True, 'flag_note': True, 'text': (
+        ("Share of a core used by each peer inside its measurement window (icperf's own CPU time) and by the "
+         "switch process over its trial, and cycles per packet = share x the CPU clock (/proc/cpuinfo) / the "
+         'packet rate it handled (a: sent; b and the switch: received). A busy poller shows about 100 % whatever '
+         'its rate: its cycles per packet say what a packet costs at that rate.',),
     )},
     {'id': 'bypass', 'title': 'Kernel sockets vs kernel bypass at {bypass_size} B', 'table': 'bypass', 'text': (
         ('Best received rate of icperf over any kernel path against each bypass path; {bypass_study}.',

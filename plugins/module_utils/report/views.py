@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.paths import DATA_PATHS, study_row
+from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import LATENCY_LOADS, load_metric
 from ansible_collections.kbypass.testbed.plugins.module_utils.report.study import (
     BYPASS_SIZE, SOCKET_STUDY_PATH, STUDY, STUDY_SOCKETS,
 )
@@ -85,6 +86,8 @@ def summary_rows(cases):
     for case in cases:
         m = case['metrics']
         note = flags(case)
+        if case['mode'] == 'search' and case['status'] == 'ok':
+            continue   # its figures have their own table (search_results)
         if case['status'] != 'ok':
             figures = ['-'] * 5
             note = case['status'].upper() + (' ' + note if note else '')
@@ -253,7 +256,93 @@ def study_tables():
     return out
 
 
+def _searches(cases):
+    return [c for c in cases if c['status'] == 'ok' and c['mode'] == 'search' and 'pdr_pps' in c['metrics']]
+
+
+def search_results(cases):
+    """(headers, rows): each search's NDR and PDR (RFC 2544, docs/method.md) beside the maximum
+    received rate of its unpaced trial (the study's figure) and the generator's maximum."""
+    headers = ('host', 'path', 'backend', 'size', 'burst', 'NDR Mpps', 'PDR Mpps', 'NDR / PDR sent Mpps', 'MRR Mpps',
+               'generator max Mpps', 'PDR Gbit/s', 'tput trials', 'search s', 'in windows %', 'note')
+    rows = []
+    for case in _searches(cases):
+        m = case['metrics']
+        note = [flags(case)] if flags(case) else []
+        for goal in ('ndr', 'pdr'):
+            if m.get('%s_pps' % goal) == m.get('max_tx_pps'):
+                note.append("%s at the generator's maximum (the path may carry more)" % goal.upper())
+            elif not m.get('%s_pps' % goal):
+                note.append('%s below the search floor' % goal.upper())
+        sent = '%s / %s' % (_fmt(m.get('ndr_tx_pps'), 3, 1e6), _fmt(m.get('pdr_tx_pps'), 3, 1e6))
+        share = 100.0 * m['measured_s'] / m['search_s'] if m.get('search_s') and 'measured_s' in m else None
+        rows.append([case['host'], case['path'], case['backend'], str(case['size']), str(case['burst']),
+                     _mark(_fmt(m.get('ndr_pps'), 3, 1e6), case), _mark(_fmt(m['pdr_pps'], 3, 1e6), case), sent,
+                     _mark(_fmt(m.get('mrr_pps'), 3, 1e6), case), _fmt(m.get('max_tx_pps'), 3, 1e6),
+                     _fmt(m.get('pdr_bps'), 3, 1e9), '%d' % m.get('search_trials', 0), _fmt(m.get('search_s'), 0),
+                     _fmt(share, 0), '; '.join(note)])
+    return headers, rows
+
+
+def latency_under_load(cases):
+    """(headers, rows): round-trip percentiles of each search's lat trials at LATENCY_LOADS % of
+    its PDR (the client sends the load and times every reply), after the same path's latency
+    case at no load (benchmark_lat_rates, as the study measured it) where one ran."""
+    headers = ('host', 'path', 'backend', 'size', 'load', 'offered kpps', 'burst', 'min us', 'p50 us', 'p90 us',
+               'p99 us', 'p99.9 us', 'max us', 'loss %', 'note')
+    idle = {}
+    for case in cases:
+        if case['status'] == 'ok' and case['mode'] == 'lat' and case['tool'] == PRIMARY_TOOL:
+            idle.setdefault((case['host'], case['path'], case['backend'], case['size']), case)
+    rows = []
+
+    def row(case, load, offered, burst, m, suffix):
+        def get(name):
+            return m.get(name + suffix)
+        loss = get('loss_ratio')
+        rows.append([case['host'], case['path'], case['backend'], str(case['size']), load, _fmt(offered, 1, 1e3),
+                     str(burst)] + [_mark(_fmt(get('rtt_%s_us' % k), 1), case)
+                                    for k in ('min', 'p50', 'p90', 'p99', 'p999', 'max')]
+                    + [_fmt(None if loss is None else 100 * loss, 2), flags(case)])
+
+    for case in _searches(cases):
+        m = case['metrics']
+        if not any(load_metric('rtt_p50_us', load) in m for load in LATENCY_LOADS):
+            continue
+        still = idle.get((case['host'], case['path'], case['backend'], case['size']))
+        if still:
+            row(still, 'no load', still['rate_pps'], still['burst'], still['metrics'], '')
+        for load in LATENCY_LOADS:
+            if load_metric('rtt_p50_us', load) in m:
+                row(case, '%d %% of PDR' % load, m.get(load_metric('tx_pps', load)), case['burst'], m,
+                    '_pdr%d' % load)
+    return headers, rows
+
+
+def cpu_cost(cases):
+    """(headers, rows): what each path costs in CPU: the share of a core each peer (inside its
+    measurement window) and the switch (over its trial) used, and the cycles per packet at the
+    host's CPU clock; for a search at its PDR, else at the highest offered rate."""
+    headers = ('host', 'path', 'backend', 'size', 'at', 'Mpps', 'a CPU %', 'b CPU %', 'switch CPU %',
+               'a cycles/pkt', 'b cycles/pkt', 'switch cycles/pkt', 'CPU MHz', 'note')
+    rows = []
+    picked = [(c, 'PDR', c['metrics'].get('pdr_pps')) for c in _searches(cases)]
+    picked += [(c, rate_text(c['rate_pps']), c['metrics'].get('rx_pps')) for c in at_max_rate(cases)
+               if c['tool'] == PRIMARY_TOOL]
+    for case, at, rate in picked:
+        m = case['metrics']
+        if not any(k.startswith('cycles_') for k in m):
+            continue
+        rows.append([case['host'], case['path'], case['backend'], str(case['size']), at, _fmt(rate, 3, 1e6)]
+                    + [_mark(_fmt(m.get(k), 1), case) for k in ('cpu_a_pct', 'cpu_b_pct', 'cpu_switch_pct')]
+                    + [_mark(_fmt(m.get(k), 0), case) for k in ('cycles_a_per_pkt', 'cycles_b_per_pkt',
+                                                               'cycles_switch_per_pkt')]
+                    + [_fmt(m.get('cpu_mhz'), 0), flags(case)])
+    return headers, rows
+
+
 def report_tables(cases):
     """Every table of summary.md and report.html, by the name text.SECTIONS gives it."""
     return {'summary': summary_rows(cases), 'cross': cross_checks(cases), 'study': study_comparison(cases),
-            'bypass': kernel_vs_bypass(cases)}
+            'bypass': kernel_vs_bypass(cases), 'search': search_results(cases),
+            'latency_load': latency_under_load(cases), 'cpu': cpu_cost(cases)}

@@ -35,11 +35,16 @@ def test_replayed_case_gives_the_recorded_metrics(path, tmp_path):
     assert record['status'] == 'ok', record['error']
     recorded = dict(rec['record']['metrics'])
     got = dict(record['metrics'])
-    # CPU percentages depend on wall-clock time, which the replay fakes
+    # CPU percentages depend on wall-clock time, which the replay fakes; so do the cycles per
+    # packet, at the replay's fixed clock
     for key in ('cpu_a_pct', 'cpu_b_pct'):
         assert key in got
         recorded.pop(key, None)
         got.pop(key)
+    cycles = [k for k in got if k.startswith('cycles_')]
+    assert got.pop('cpu_mhz', None) == (ReplaySpawner.CPU_HZ / 1e6 if cycles else None)
+    for key in cycles:
+        assert got.pop(key) > 0
     # a paced case says how much of the offered rate its sender achieved (recorded before that)
     if rec['case']['rate_pps'] and 'tx_pps' in got:
         assert got.pop('offered_ratio') == pytest.approx(got['tx_pps'] / rec['case']['rate_pps'])
@@ -301,3 +306,16 @@ def test_a_search_out_of_time_is_invalid_with_the_bounds_it_had(tmp_path):
 def test_a_paced_case_says_what_its_sender_achieved_of_the_offered_rate(case, metrics, expected):
     from ansible_collections.kbypass.testbed.plugins.module_utils.bench import offered_metrics
     assert offered_metrics(case, metrics) == pytest.approx(expected)
+
+
+def test_spawner_reads_a_named_process_cpu_and_the_cpu_clock():
+    """On this host, for real: the test process's own CPU time by its name, none for a name no
+    process has, the clock from /proc/cpuinfo where it gives one."""
+    with open('/proc/self/comm') as handle:
+        me = handle.read().strip()
+    spawner = Spawner()
+    assert spawner.process_cpu_s(me) > 0
+    assert spawner.process_cpu_s('kbp-no-such-process') is None
+    with open('/proc/cpuinfo') as handle:
+        has_mhz = 'cpu MHz' in handle.read()
+    assert (spawner.cpu_hz() or 0) > 1e8 if has_mhz else spawner.cpu_hz() is None

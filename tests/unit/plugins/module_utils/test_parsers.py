@@ -170,3 +170,56 @@ def test_a_trial_whose_traffic_stopped_or_never_came_is_invalid(name, reason):
 ])
 def test_invalid_sender_cases(summary, samples, reason):
     assert parsers.icperf_invalid('tx', (samples, summary), None) == reason
+
+
+@pytest.mark.parametrize('text, hz', [
+    ('processor\t: 0\nvendor_id\t: GenuineIntel\ncpu MHz\t\t: 2099.998\ncache size\t: 16384 KB\n'
+     'processor\t: 1\ncpu MHz\t\t: 2400.000\n', 2099.998e6),
+    ('processor\t: 0\nBogoMIPS\t: 50.00\n', None),     # arm64: no cpu MHz
+    ('', None),
+])
+def test_cpu_clock_from_cpuinfo(text, hz):
+    assert parsers.parse_cpu_hz(text) == (pytest.approx(hz) if hz else None)
+
+
+STAT = ('1234 (dpdk-testpmd) S 1 1234 1234 0 -1 4194560 2000 0 0 0 %d %d 0 0 20 0 3 0 1000 2000000000 5000 '
+        '18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0')
+
+
+@pytest.mark.parametrize('text, name, seconds', [
+    (STAT % (550, 50), 'dpdk-testpmd', 6.0),
+    (STAT % (550, 50), 'basicfwd', None),
+    ('77 (a (weird) name) R 1 77 77 0 -1 0 0 0 0 0 10 20 0 0 20 0 1 0 5', 'a (weird) name', 0.3),
+    ('garbage', 'dpdk-testpmd', None),
+])
+def test_cpu_seconds_of_a_named_process(text, name, seconds):
+    assert parsers.parse_proc_stat_cpu(text, name, 100) == (pytest.approx(seconds) if seconds is not None else None)
+
+
+@pytest.mark.parametrize('metrics, hz, expected', [
+    # a unpaced sender at 100 % of a 2 GHz core sending 1 Mpps: 2000 cycles a packet
+    ({'tx_pps': 1e6, 'rx_pps': 5e5, 'cpu_a_pct': 100.0, 'cpu_b_pct': 50.0, 'cpu_switch_pct': 100.0}, 2e9,
+     {'cycles_a_per_pkt': 2000.0, 'cycles_b_per_pkt': 2000.0, 'cycles_switch_per_pkt': 4000.0, 'cpu_mhz': 2000.0}),
+    # a loop: b idles, no figure for it; no switch measured
+    ({'tx_pps': 1e6, 'rx_pps': 1e6, 'cpu_a_pct': 100.0, 'cpu_b_pct': 0.0}, 3e9,
+     {'cycles_a_per_pkt': 3000.0, 'cpu_mhz': 3000.0}),
+    ({'tx_pps': 1e6, 'cpu_a_pct': 100.0}, None, {}),
+    ({'rtt_p50_us': 10.0, 'cpu_a_pct': 3.0}, 2e9, {}),
+])
+def test_cycles_per_packet(metrics, hz, expected):
+    assert parsers.cycles_per_packet(metrics, hz) == pytest.approx(expected)
+
+
+def test_cpu_share_comes_from_each_peers_window():
+    window = {'start_s': 1.0, 'end_s': 5.0, 'sent': 4000, 'received': 4000, 'lost': 0, 'tx_dropped': 0,
+              'rx_invalid': 0, 'sched_slips': 0, 'reordered': 0, 'duplicated': 0}
+    a = {'tx_pps_mean': 1000.0, 'sent': 5000, 'window': dict(window, cpu_s=3.9)}
+    b = {'rx_pps_mean': 1000.0, 'received': 5000, 'window': dict(window, cpu_s=1.0)}
+    metrics = parsers.icperf_metrics('tput', 64, a, b)
+    assert (metrics['cpu_a_s'], metrics['cpu_a_pct'], metrics['cpu_b_s'], metrics['cpu_b_pct']) == (3.9, 97.5, 1.0, 25.0)
+    # a loop: a both sends and counts; there is no b
+    loop = parsers.icperf_metrics('tput', 64, a, a)
+    assert loop['cpu_a_pct'] == 97.5 and 'cpu_b_pct' not in loop
+    # an icperf before cpu_s: no window figure (the runner takes the container's cgroup then)
+    old = parsers.icperf_metrics('tput', 64, dict(a, window=window), dict(b, window=window))
+    assert 'cpu_a_pct' not in old and 'cpu_b_pct' not in old

@@ -463,14 +463,17 @@ def test_words_in_each_document():
 def test_both_documents_follow_the_sections(written):
     from ansible_collections.kbypass.testbed.plugins.module_utils.report import render
     from ansible_collections.kbypass.testbed.plugins.module_utils.report.text import SECTIONS
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report.views import report_tables
     values = {'bypass_size': 64}
+    tables = report_tables(cases_in(written[0]))
     md = open(os.path.join(written[0], 'summary.md')).read()
     assert [line[3:] for line in md.splitlines() if line.startswith('## ')] == [
-        render.words(s['title'], 'md', values) for s in render.sections('md')]
+        render.words(s['title'], 'md', values) for s in render.sections('md', tables)]
     text = html_text(written[0])
-    ids = [s['id'] for s in render.sections('html')]
+    ids = [s['id'] for s in render.sections('html', tables)]
     assert [text.index('<h2 id="%s">' % i) for i in ids] == sorted(text.index('<h2 id="%s">' % i) for i in ids)
-    assert text.count('<h2 ') == len(ids) == len(SECTIONS)
+    # the example run has no search: the sections that need one's rows are left out, no other
+    assert text.count('<h2 ') == len(ids) == len([s for s in SECTIONS if not s.get('if_rows')])
     # a section's own words stand in its document; the other document's pieces do not
     assert 'In a loop topology the rate is what came back' in text and 'In a loop topology' not in md
     assert "(see report.html for the study's tables and sources)." in md and 'see report.html' not in text
@@ -505,3 +508,59 @@ def test_an_invalid_case_is_listed_with_its_reason_and_left_out_of_the_figures(r
     with open(os.path.join(run_dir, 'summary.md')) as handle:
         summary = handle.read()
     assert '| lab1 | %s | invalid | %s |' % (cid, reason) in summary
+
+
+SEARCH_METRICS = {
+    'ndr_pps': 5392300.0, 'ndr_bps': 5392300.0 * 512, 'ndr_tx_pps': 5391000.0, 'ndr_loss_ratio': 0.0,
+    'pdr_pps': 5858800.0, 'pdr_bps': 5858800.0 * 512, 'pdr_tx_pps': 5601000.0, 'pdr_loss_ratio': 0.004,
+    'max_tx_pps': 9000000.0, 'mrr_pps': 5900000.0, 'search_trials': 12, 'search_s': 120.0, 'measured_s': 96.0,
+    'rtt_p50_us_pdr10': 12.0, 'rtt_p99_us_pdr10': 30.0, 'tx_pps_pdr10': 585880.0, 'loss_ratio_pdr10': 0.0,
+    'rtt_p50_us_pdr90': 80.0, 'rtt_p99_us_pdr90': 900.0, 'tx_pps_pdr90': 5272920.0, 'loss_ratio_pdr90': 0.02,
+}
+
+
+def test_a_search_has_its_table_and_its_latency_under_load(run_dir):
+    cid = 'linux_bridge.icperf.udp.search.s64.rmax.b32'
+    write_case(run_dir, 'lab1', cid, SEARCH_METRICS, rate_pps=0, duration_s=10, warmup_s=2)
+    write_case(run_dir, 'lab1', 'linux_bridge.icperf.udp.search.s1500.rmax.b32', {'search_trials': 30},
+               status='invalid', error='search incomplete: search time budget of 600 s spent after 30 trials')
+    report.write_report(run_dir)
+    cases = cases_in(run_dir)
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import views
+    headers, rows = views.search_results(cases)
+    assert len(rows) == 1
+    row = dict(zip(headers, rows[0]))
+    assert (row['NDR Mpps'], row['PDR Mpps'], row['NDR / PDR sent Mpps'], row['MRR Mpps']) == (
+        '5.392', '5.859', '5.391 / 5.601', '5.900')
+    assert (row['generator max Mpps'], row['tput trials'], row['search s'], row['in windows %']) == (
+        '9.000', '12', '120', '80')
+    headers, rows = views.latency_under_load(cases)
+    loads = [dict(zip(headers, r)) for r in rows]
+    # the no-load latency case of the same path and size first, then the loads measured
+    assert [r['load'] for r in loads] == ['no load', '10 % of PDR', '90 % of PDR']
+    assert loads[2]['offered kpps'] == '5272.9' and loads[2]['p99 us'] == '900.0' and loads[2]['loss %'] == '2.00'
+    # an ok search is not repeated in the summary; an invalid one is, with its status
+    summary = [r for r in views.summary_rows(cases)[1] if r[4] == 'search']
+    assert len(summary) == 1 and summary[0][-1].startswith('INVALID')
+    md = open(os.path.join(run_dir, 'summary.md')).read()
+    assert '## Throughput by search: NDR and PDR (RFC 2544)' in md and '## Latency under load' in md
+    assert 'search incomplete: search time budget of 600 s' in md
+    text = html_text(run_dir)
+    assert '<h2 id="search">' in text and '<h2 id="latency-load">' in text
+
+
+def test_cpu_cost_per_packet_per_path(run_dir):
+    write_case(run_dir, 'lab1', 'testpmd.icperf.dpdk.search.s64.rmax.b32',
+               dict(SEARCH_METRICS, cpu_a_pct=99.0, cpu_b_pct=98.0, cpu_switch_pct=100.0, cpu_mhz=2100.0,
+                    cycles_a_per_pkt=375.0, cycles_b_per_pkt=372.0, cycles_switch_per_pkt=358.4),
+               rate_pps=0, duration_s=10, warmup_s=2, cores_shared=True)
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import views
+    headers, rows = views.cpu_cost(cases_in(run_dir))
+    row = [dict(zip(headers, r)) for r in rows if r[1] == 'testpmd']
+    assert len(row) == 1
+    assert (row[0]['at'], row[0]['Mpps'], row[0]['switch CPU %'], row[0]['switch cycles/pkt'], row[0]['CPU MHz']) == (
+        'PDR', '5.859', '100.0*', '358*', '2100')
+    # the example run's cases predate the cycles: none of them has a row
+    assert [r[1] for r in rows] == ['testpmd']
+    report.write_report(run_dir)
+    assert '## CPU cost per packet' in open(os.path.join(run_dir, 'summary.md')).read()

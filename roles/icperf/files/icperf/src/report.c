@@ -61,7 +61,7 @@ void report_sample(unsigned t, double elapsed_s, uint64_t sent, uint64_t receive
 void report_summary(const struct run *r)
 {
 	const struct icperf_cfg *cfg = r->cfg;
-	char b[16][64];
+	char b[17][64];
 	double tx_mean = 0, rx_mean = 0, rx_std = 0, elapsed;
 	size_t used = 0;
 	int warmup_applied = cfg->duration > cfg->warmup;
@@ -147,7 +147,7 @@ void report_summary(const struct run *r)
 		const struct counters *a = &r->win.start, *e = &r->win.end;
 		printf("{\"start_s\":%s,\"end_s\":%s,\"closed\":%s,\"sent\":%llu,\"received\":%llu,"
 		       "\"tx_dropped\":%llu,\"rx_invalid\":%llu,\"lost\":%llu,\"reordered\":%llu,"
-		       "\"duplicated\":%llu,\"sched_slips\":%llu}",
+		       "\"duplicated\":%llu,\"sched_slips\":%llu,\"cpu_s\":%s}",
 		       jnum(b[14], 64, (double)(a->t - r->t_base) / 1e9, 6),
 		       jnum(b[15], 64, (double)(e->t - r->t_base) / 1e9, 6), r->win.closed ? "true" : "false",
 		       (unsigned long long)(e->sent - a->sent), (unsigned long long)(e->received - a->received),
@@ -156,7 +156,8 @@ void report_summary(const struct run *r)
 		       (unsigned long long)(e->lost >= a->lost ? e->lost - a->lost : 0),
 		       (unsigned long long)(e->reordered - a->reordered),
 		       (unsigned long long)(e->duplicated - a->duplicated),
-		       (unsigned long long)(e->slips - a->slips));
+		       (unsigned long long)(e->slips - a->slips),
+		       jnum(b[16], 64, (double)(e->cpu_ns - a->cpu_ns) / 1e9, 6));
 	} else {
 		fputs("null", stdout);
 	}

@@ -70,6 +70,7 @@ static void snapshot(const struct run *r, struct counters *c, uint64_t now)
 	c->reordered = r->seq.reordered;
 	c->duplicated = r->seq.duplicated;
 	c->slips = r->pacer.slips;
+	c->cpu_ns = process_cpu_ns();
 }
 
 /* At a full sample boundary t (s): open the window at its start boundary, move its end. */

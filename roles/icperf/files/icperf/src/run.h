@@ -23,6 +23,7 @@ struct sample_rec {
 struct counters {
 	uint64_t t;             /* when (ns, the run's clock) */
 	uint64_t sent, received, tx_dropped, rx_invalid, lost, reordered, duplicated, slips;
+	uint64_t cpu_ns;        /* the process's CPU time (process_cpu_ns) */
 };
 
 /* The measurement window: from the per-second sample boundary that ends the warm-up (the run's
