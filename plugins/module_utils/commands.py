@@ -70,12 +70,13 @@ class ProgramNotFound(OSError):
 def find_program(program, lookup=None):
     """Absolute path of ``program`` (a name, or a path that must exist); raises ProgramNotFound.
 
-    ``lookup(name)`` returns a path or None; the default searches as AnsibleModule.get_bin_path does.
+    ``lookup(program)`` returns a path or None, for a path too (AnsibleModule.get_bin_path takes both);
+    without it a path must be an executable file and a name is searched as get_bin_path does.
     """
-    if '/' in program:
-        path = program if os.path.isfile(program) and os.access(program, os.X_OK) else None
-    elif lookup is not None:
+    if lookup is not None:
         path = lookup(program)
+    elif '/' in program:
+        path = program if os.path.isfile(program) and os.access(program, os.X_OK) else None
     else:
         try:
             path = get_bin_path(program)
