@@ -309,6 +309,10 @@ class CaseRunner:
             if role == 'a':
                 # the far side may connect late (OVS reconnects to a vhost server every second)
                 argv += ['--dst-mac', peer['mac'], '--bopt', 'link_wait=%d' % DPDK_LINK_WAIT]
+        if c.get('warmup_stable'):
+            # the warm-up ends once the rate is steady, after half of the seconds left at the latest
+            limit = c['warmup_s'] + (c['duration_s'] - c['warmup_s']) / 2.0
+            argv += ['--warmup-stable', '%g' % (100.0 * c['warmup_stable']), '--warmup-max', '%g' % limit]
         if c.get('touch'):
             argv.append('--touch')
         return argv
@@ -501,11 +505,13 @@ class CaseRunner:
         finally:
             self.case, self._prefix = case, ''
         metrics = dict((k, v) for k, v in metrics.items() if k in METRICS)
+        # what the sender attempted and the loss of it: frames the path refused count as lost
+        attempted, loss = parsers.offered_figures(metrics)
         trial = {'index': index, 'phase': phase, 'mode': mode, 'rate_pps': rate, 'duration_s': duration,
                  'started_utc': started, 'start_s': round(start - t0, 3), 'end_s': round(self.sp.now() - t0, 3),
-                 'invalid': invalid, 'tx_pps': metrics.get('tx_pps'), 'rx_pps': metrics.get('rx_pps'),
-                 'loss_ratio': metrics.get('loss_ratio'),
-                 'offered': offered(rate, metrics.get('tx_pps'), case.get('offered_tolerance', 0.0)),
+                 'invalid': invalid, 'tx_pps': metrics.get('tx_pps'), 'attempted_pps': attempted,
+                 'rx_pps': metrics.get('rx_pps'), 'loss_ratio': loss,
+                 'offered': offered(rate, attempted, case.get('offered_tolerance', 0.0)),
                  'metrics': metrics, 'peers': peers}
         trials.append(trial)
         return trial

@@ -136,6 +136,7 @@ def icperf_metrics(mode, size, a, b):
     if receiver and receiver.get('window'):
         window = receiver['window']
         metrics['window_s'] = round(float(window['end_s']) - float(window['start_s']), 6)
+        metrics['window_start_s'] = float(window['start_s'])
         metrics['rx_invalid'] = int(window['rx_invalid'])
     if mode == 'tput':
         if b:
@@ -207,6 +208,18 @@ def parse_proc_stat_cpu(text, name, ticks):
         return (int(fields[11]) + int(fields[12])) / float(ticks)
     except (IndexError, ValueError):
         return None
+
+
+def offered_figures(metrics):
+    """(attempted pps, loss ratio of what was attempted) of a trial, RFC 2544's way of counting: a
+    frame the path refused at the sender (``tx_dropped``: a full virtio ring or socket buffer, the
+    path's ingress queue) was offered and lost. Without refusals: (tx_pps, loss_ratio)."""
+    tx, loss = metrics.get('tx_pps'), metrics.get('loss_ratio')
+    refused, window = metrics.get('tx_dropped') or 0, metrics.get('window_s')
+    if not refused or not window or tx is None:
+        return tx, loss
+    share = refused / (tx * window + refused)
+    return tx + refused / window, None if loss is None else 1.0 - (1.0 - share) * (1.0 - loss)
 
 
 def icperf_invalid(mode, sender, receiver):

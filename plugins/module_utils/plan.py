@@ -432,8 +432,8 @@ def search_options(params, duration, warmup):
     short_s = warmup + trial_s
     if short_s > duration:
         raise PlanError('benchmark_search_trial_s: %d s after the %d s warm-up is longer than benchmark_duration '
-                        '(%d s, the confirming trials); make it at most %d' % (trial_s, warmup, duration,
-                                                                              duration - warmup))
+                        '(%d s, the confirming trials); make it at most %d'
+                        % (trial_s, warmup, duration, duration - warmup))
     max_s = _positive_ints([_param(params, 'search_max_s')], 'benchmark_search_max_s')[0]
     if max_s < 3 * duration:
         raise PlanError('benchmark_search_max_s: %d s leaves no room for a search of %d s trials; give at least '
@@ -509,6 +509,9 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
         raise PlanError('benchmark_method: unknown value %r; allowed values: %s' % (method, ', '.join(METHODS)))
     search = search_options(params, duration, warmup) if method == 'search' else None
     tolerance = _ratio(_param(params, 'offered_tolerance'), 'benchmark_offered_tolerance', 0.5)
+    # what every trial of every case takes along (cross cases too)
+    trial_opts = {'offered_tolerance': tolerance,
+                  'warmup_stable': _ratio(_param(params, 'warmup_stable'), 'benchmark_warmup_stable', 1.0)}
     check_sriov(params.get('parents'), paths, total_vfs)
     if host_links is not None:
         check_parents(params.get('parents'), paths, host_links, total_vfs)
@@ -535,8 +538,9 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
             net['eal'] = DPDK_MEMORY[memory] + ' --no-pci'
         common = {'path': path, 'duration_s': duration, 'warmup_s': warmup, 'touch': touch,
                   'topology': pp['topology'], 'cpus': pp['cpus'], 'cores_shared': pp['cores_shared'],
-                  'oversubscribed': pp['oversubscribed'], 'network': net, 'offered_tolerance': tolerance,
+                  'oversubscribed': pp['oversubscribed'], 'network': net,
                   'switch_process': DATA_PATHS[path]['process']}
+        common.update(trial_opts)
         runs = []
         if 'tput' in modes and search:
             # one search per backend, size and burst: it finds its own rates
@@ -583,7 +587,7 @@ def make_plan(params, host_cpus, mtus=None, host_links=None, total_vfs=None):
     cross_cases = []
     for peer in cross_peers:
         cross_cases += plan_cross_cases(params, peer, hosts.index(peer), host_index, backends, modes, rates, bursts,
-                                        lat_rates, lat_bursts, mtus, path_plans, duration, warmup, tolerance)
+                                        lat_rates, lat_bursts, mtus, path_plans, duration, warmup, trial_opts)
     seen = set()
     unique = []
     for case in cases:
@@ -629,7 +633,7 @@ def path_vars(path, containers, path_plan, mtu):
 
 
 def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rates, bursts, lat_rates, lat_bursts,
-                     mtus, path_plans, duration, warmup, tolerance):
+                     mtus, path_plans, duration, warmup, trial_opts):
     """icperf cases from this host's container a to container b of host `peer` over each of
     benchmark_cross_paths (kernel paths joined by a NIC of each host). Both hosts must run the
     path; b's address and MAC follow from the peer's index as its own plan computes them."""
@@ -653,7 +657,8 @@ def plan_cross_cases(params, peer, peer_index, host_index, backends, modes, rate
                     'touch': bool(_param(params, 'touch')), 'topology': 'pair', 'cpus': pp['cpus'],
                     'cores_shared': pp['cores_shared'], 'oversubscribed': pp['oversubscribed'],
                     'repeat': None, 'peer_host': peer, 'hosts': {'a': host, 'b': peer}, 'network': net,
-                    'offered_tolerance': tolerance, 'switch_process': DATA_PATHS[path]['process']}
+                    'switch_process': DATA_PATHS[path]['process']}
+            case.update(trial_opts)
             case['case_id'] = case_id(path, 'icperf', backend, mode, size, rate, burst, case['touch'],
                                       peer_host=peer)
             cases.append(case)

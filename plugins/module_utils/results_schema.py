@@ -35,6 +35,7 @@ METRICS = {
     'rx_invalid': 'packets',
     'sched_slips': 'count',
     'window_s': 's',
+    'window_start_s': 's',
     'rtt_min_us': 'us',
     'rtt_mean_us': 'us',
     'rtt_p50_us': 'us',

@@ -228,6 +228,20 @@ done
 if run_pair paced recv send udp 3 --rate 1000 --burst 10; then
 	jcheck "paced 1000 pps: sender within 5%" "$TMP/paced.a" 'abs(s["tx_pps_mean"] - 1000) <= 50'
 	jcheck "paced 1000 pps: receiver within 5%" "$TMP/paced.b" 'abs(s["rx_pps_mean"] - 1000) <= 50'
+	jcheck "paced 1000 pps: the warm-up ended on time (no condition asked)" "$TMP/paced.a" \
+		's["window"]["warmup_end"] == "time" and abs(s["window"]["start_s"] - 1) < 0.01'
+fi
+
+# warm-up on a condition: a paced rate is steady from its second second, so the warm-up ends
+# there (stable); a condition no rate meets (0.0001 %) ends it at --warmup-max (limit). The
+# means are those of the window's samples.
+if run_pair warmup-stable recv send udp 5 --rate 2000 --burst 10 --warmup-stable 10 --warmup-max 3; then
+	jcheck "warmup-stable: ends on the condition, after --warmup, means of its window" "$TMP/warmup-stable.b" \
+		's["window"]["warmup_end"] == "stable" and 2 - 0.01 < s["window"]["start_s"] <= 3.01 and s["samples_used"] == round(5 - s["window"]["start_s"])'
+fi
+if run_pair warmup-limit recv send udp 5 --rate 2000 --burst 10 --warmup-stable 0.0001 --warmup-max 3; then
+	jcheck "warmup-max: a condition never met ends at the limit" "$TMP/warmup-limit.a" \
+		's["window"]["warmup_end"] in ("limit", "stable") and s["window"]["start_s"] <= 3.01 and s["samples_used"] == round(5 - s["window"]["start_s"])'
 fi
 
 # touch: every payload byte written and summed

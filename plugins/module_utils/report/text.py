@@ -31,8 +31,7 @@ SECTIONS = (
     {'id': 'summary', 'title': 'Summary', 'table': 'summary', 'flag_note': True, 'text': (
         ('Throughput at the highest offered rate (max = unpaced); every latency case.',),
     )},
-    {'id': 'search', 'title': 'Throughput by search: NDR and PDR (RFC 2544)', 'table': 'search', 'if_rows': True,
-     'text': (
+    {'id': 'search', 'title': 'Throughput by search: NDR and PDR (RFC 2544)', 'table': 'search', 'if_rows': True, 'text': (
         ('The highest offered rate without loss (NDR) and with at most the PDR loss ratio (PDR), each confirmed by a '
          'full-length trial and within the search precision of a rate that failed; MRR is the received rate of the '
          "unpaced trial (the study's maximum), sent what the sender achieved in the confirming trials. "

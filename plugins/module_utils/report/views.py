@@ -335,8 +335,8 @@ def cpu_cost(cases):
             continue
         rows.append([case['host'], case['path'], case['backend'], str(case['size']), at, _fmt(rate, 3, 1e6)]
                     + [_mark(_fmt(m.get(k), 1), case) for k in ('cpu_a_pct', 'cpu_b_pct', 'cpu_switch_pct')]
-                    + [_mark(_fmt(m.get(k), 0), case) for k in ('cycles_a_per_pkt', 'cycles_b_per_pkt',
-                                                               'cycles_switch_per_pkt')]
+                    + [_mark(_fmt(m.get(k), 0), case)
+                       for k in ('cycles_a_per_pkt', 'cycles_b_per_pkt', 'cycles_switch_per_pkt')]
                     + [_fmt(m.get('cpu_mhz'), 0), flags(case)])
     return headers, rows
 

@@ -223,3 +223,19 @@ def test_cpu_share_comes_from_each_peers_window():
     # an icperf before cpu_s: no window figure (the runner takes the container's cgroup then)
     old = parsers.icperf_metrics('tput', 64, dict(a, window=window), dict(b, window=window))
     assert 'cpu_a_pct' not in old and 'cpu_b_pct' not in old
+
+
+@pytest.mark.parametrize('metrics, attempted, loss', [
+    ({'tx_pps': 1e6, 'loss_ratio': 0.0, 'tx_dropped': 0, 'window_s': 5.0}, 1e6, 0.0),
+    # the testpmd switch's ring refused 5760 frames of 1014016 + 5760 in 5 s: 0.56 % lost of what was offered
+    ({'tx_pps': 202803.0, 'loss_ratio': 0.0, 'tx_dropped': 5760, 'window_s': 5.0}, 202803.0 + 1152.0,
+     5760 / (202803.0 * 5 + 5760)),
+    # refused and lost on the way both count: 1 - (1 - 0.5)(1 - 0.1)
+    ({'tx_pps': 100.0, 'loss_ratio': 0.1, 'tx_dropped': 500, 'window_s': 5.0}, 200.0, 0.55),
+    ({'tx_pps': 100.0, 'tx_dropped': 500, 'window_s': 5.0}, 200.0, None),
+    ({'rtt_p50_us': 9.0}, None, None),
+])
+def test_offered_figures_count_refused_frames_as_lost(metrics, attempted, loss):
+    got = parsers.offered_figures(metrics)
+    assert got[0] == (pytest.approx(attempted) if attempted is not None else None)
+    assert got[1] == (pytest.approx(loss) if loss is not None else None)

@@ -423,7 +423,8 @@ def test_search_plans_one_case_per_backend_size_and_burst():
     ({'search_ndr_loss': -0.1}, 'benchmark_search_ndr_loss: -0.1 must be a ratio'),
     ({'search_precision': 'fine'}, "benchmark_search_precision: 'fine' is not a number"),
     ({'search_precision_pps': 0}, 'benchmark_search_precision_pps: 0 must be between 1'),
-    ({'search_trial_s': 20}, 'benchmark_search_trial_s: 20 s after the 1 s warm-up is longer than benchmark_duration (5 s, the confirming trials); make it at most 4'),
+    ({'search_trial_s': 20}, 'benchmark_search_trial_s: 20 s after the 1 s warm-up is longer than benchmark_duration '
+                             '(5 s, the confirming trials); make it at most 4'),
     ({'search_max_s': 5}, 'benchmark_search_max_s: 5 s leaves no room'),
 ])
 def test_bad_search_input_names_the_variable(params, message):
@@ -435,3 +436,10 @@ def test_bad_search_input_names_the_variable(params, message):
 def test_bad_offered_tolerance_names_the_variable():
     with pytest.raises(P.PlanError, match='benchmark_offered_tolerance: 0.9 must be a ratio from 0 to 0.5'):
         P.make_plan(dict(BASE, offered_tolerance=0.9), [0, 1])
+
+
+def test_warmup_stable_is_a_ratio_every_case_takes_along():
+    with pytest.raises(P.PlanError, match='benchmark_warmup_stable: 5 must be a ratio from 0 to 1'):
+        P.make_plan(dict(BASE, warmup_stable=5), [0, 1])
+    cases = P.make_plan(dict(BASE, warmup_stable=0.05), [0, 1])['cases']
+    assert cases and all(c['warmup_stable'] == 0.05 and c['offered_tolerance'] == 0.05 for c in cases)

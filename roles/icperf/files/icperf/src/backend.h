@@ -63,6 +63,10 @@ struct icperf_cfg {
 	double rate;                  /* pps, 0 = unpaced */
 	unsigned burst;               /* 1..ICPERF_MAX_BURST */
 	double duration, warmup, timeout;
+	/* --warmup-stable PCT: the warm-up ends, after --warmup, at the first second whose rate is
+	 * within PCT % of the second before it (0 = after --warmup in any case); --warmup-max S: at
+	 * S s at the latest (0 = the planned end) */
+	double warmup_stable, warmup_max;
 	int touch;
 	int cpu;                      /* -1 = not pinned */
 	int busy;                     /* never sleep */

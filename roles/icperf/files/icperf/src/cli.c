@@ -47,6 +47,10 @@ static void usage(FILE *f)
 		"  --duration S      seconds of traffic; recv/server: from the first packet "
 		"(default 10)\n"
 		"  --warmup S        first S per-second samples left out of the means (default 2)\n"
+		"  --warmup-stable PCT  after --warmup, the warm-up lasts until a second's rate is\n"
+		"                    within PCT %% of the one before (default 0: it ends at --warmup)\n"
+		"  --warmup-max S    with --warmup-stable: the warm-up ends at S s at the latest\n"
+		"                    (default 0: the planned end)\n"
 		"  --timeout S       recv/server: stop after S s of wall clock in any case "
 		"(default duration+30)\n"
 		"  --touch           sender writes every payload byte, receiver reads and sums them\n"
@@ -110,7 +114,7 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 
 enum {
 	OPT_BACKEND = 256, OPT_IFACE, OPT_SRC_IP, OPT_DST_IP, OPT_PORT, OPT_SRC_MAC, OPT_DST_MAC,
-	OPT_SIZE, OPT_RATE, OPT_BURST, OPT_DURATION, OPT_WARMUP, OPT_TIMEOUT, OPT_TOUCH, OPT_CPU,
+	OPT_SIZE, OPT_RATE, OPT_BURST, OPT_DURATION, OPT_WARMUP, OPT_WARMUP_STABLE, OPT_WARMUP_MAX, OPT_TIMEOUT, OPT_TOUCH, OPT_CPU,
 	OPT_BUSY, OPT_RX_BLOCK, OPT_SOCKBUF, OPT_BOPT, OPT_VERSION, OPT_HELP,
 };
 
@@ -127,6 +131,8 @@ static const struct option long_opts[] = {
 	{ "burst", required_argument, NULL, OPT_BURST },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "warmup-stable", required_argument, NULL, OPT_WARMUP_STABLE },
+	{ "warmup-max", required_argument, NULL, OPT_WARMUP_MAX },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "touch", no_argument, NULL, OPT_TOUCH },
 	{ "cpu", required_argument, NULL, OPT_CPU },
@@ -157,6 +163,8 @@ static const char *allowed(int opt)
 	case OPT_BURST: return "1..1024";
 	case OPT_DURATION: return "a number of seconds > 0";
 	case OPT_WARMUP: return "a number of seconds >= 0";
+	case OPT_WARMUP_STABLE: return "a percentage from 0 to 100";
+	case OPT_WARMUP_MAX: return "a number of seconds >= 0";
 	case OPT_TIMEOUT: return "a number of seconds > 0";
 	case OPT_CPU: return "a CPU number >= 0";
 	case OPT_SOCKBUF: return "0..1073741824 bytes";
@@ -251,6 +259,14 @@ void cli_parse(int argc, char **argv, struct icperf_cfg *cfg)
 			break;
 		case OPT_WARMUP:
 			if (parse_num(a, 0, 1e7, &cfg->warmup))
+				BAD();
+			break;
+		case OPT_WARMUP_STABLE:
+			if (parse_num(a, 0, 100, &cfg->warmup_stable))
+				BAD();
+			break;
+		case OPT_WARMUP_MAX:
+			if (parse_num(a, 0, 1e7, &cfg->warmup_max))
 				BAD();
 			break;
 		case OPT_TIMEOUT:

@@ -58,6 +58,17 @@ void report_sample(unsigned t, double elapsed_s, uint64_t sent, uint64_t receive
 	fflush(stdout);
 }
 
+/* Whether a full sample is one of the means': after the warm-up (the window's opening once it
+ * opened: a warm-up that ended on a condition may be longer than --warmup) */
+static int in_means(const struct run *r, const struct sample_rec *s, int warmup_applied)
+{
+	if (!warmup_applied)
+		return 1;
+	if (r->win.open)
+		return s->t > r->win.open_t;
+	return (double)s->t - 1.0 >= r->cfg->warmup;
+}
+
 void report_summary(const struct run *r)
 {
 	const struct icperf_cfg *cfg = r->cfg;
@@ -72,7 +83,7 @@ void report_summary(const struct run *r)
 	if (!r->t_base && (cfg->mode == MODE_RECV || cfg->mode == MODE_SERVER))
 		wait_ns = r->t_final - r->t_prog; /* never got a packet */
 	for (size_t i = 0; i < r->nsamples; i++) {
-		if (warmup_applied && (double)r->samples[i].t - 1.0 < cfg->warmup)
+		if (!in_means(r, &r->samples[i], warmup_applied))
 			continue;
 		used++;
 		tx_mean += r->samples[i].tx_pps;
@@ -82,7 +93,7 @@ void report_summary(const struct run *r)
 		tx_mean /= (double)used;
 		rx_mean /= (double)used;
 		for (size_t i = 0; i < r->nsamples; i++) {
-			if (warmup_applied && (double)r->samples[i].t - 1.0 < cfg->warmup)
+			if (!in_means(r, &r->samples[i], warmup_applied))
 				continue;
 			rx_std += (r->samples[i].rx_pps - rx_mean) * (r->samples[i].rx_pps - rx_mean);
 		}
@@ -147,7 +158,7 @@ void report_summary(const struct run *r)
 		const struct counters *a = &r->win.start, *e = &r->win.end;
 		printf("{\"start_s\":%s,\"end_s\":%s,\"closed\":%s,\"sent\":%llu,\"received\":%llu,"
 		       "\"tx_dropped\":%llu,\"rx_invalid\":%llu,\"lost\":%llu,\"reordered\":%llu,"
-		       "\"duplicated\":%llu,\"sched_slips\":%llu,\"cpu_s\":%s}",
+		       "\"duplicated\":%llu,\"sched_slips\":%llu,\"cpu_s\":%s,\"warmup_end\":\"%s\"}",
 		       jnum(b[14], 64, (double)(a->t - r->t_base) / 1e9, 6),
 		       jnum(b[15], 64, (double)(e->t - r->t_base) / 1e9, 6), r->win.closed ? "true" : "false",
 		       (unsigned long long)(e->sent - a->sent), (unsigned long long)(e->received - a->received),
@@ -157,7 +168,7 @@ void report_summary(const struct run *r)
 		       (unsigned long long)(e->reordered - a->reordered),
 		       (unsigned long long)(e->duplicated - a->duplicated),
 		       (unsigned long long)(e->slips - a->slips),
-		       jnum(b[16], 64, (double)(e->cpu_ns - a->cpu_ns) / 1e9, 6));
+		       jnum(b[16], 64, (double)(e->cpu_ns - a->cpu_ns) / 1e9, 6), r->win.warmup_end);
 	} else {
 		fputs("null", stdout);
 	}

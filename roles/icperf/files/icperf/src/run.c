@@ -73,13 +73,45 @@ static void snapshot(const struct run *r, struct counters *c, uint64_t now)
 	c->cpu_ns = process_cpu_ns();
 }
 
-/* At a full sample boundary t (s): open the window at its start boundary, move its end. */
+/* Whether the warm-up is over at full sample boundary t (the sample ending at t is the last
+ * of r->samples): after --warmup, and with --warmup-stable once the side's own rate (the
+ * sender's tx, the others' rx) of second t is within that percentage of second t-1's, or at
+ * --warmup-max. Sets r->win.warmup_end. */
+static int warmed_up(struct run *r, unsigned t)
+{
+	const struct icperf_cfg *cfg = r->cfg;
+	const struct sample_rec *s = r->nsamples ? &r->samples[r->nsamples - 1] : NULL;
+
+	if (t < r->win.start_sample)
+		return 0;
+	if (cfg->warmup_stable <= 0) {
+		r->win.warmup_end = "time";
+		return 1;
+	}
+	if (s && s->t == t && r->nsamples >= 2 && s[-1].t == t - 1) {
+		double now_r = cfg->mode == MODE_SEND ? s->tx_pps : s->rx_pps;
+		double was_r = cfg->mode == MODE_SEND ? s[-1].tx_pps : s[-1].rx_pps;
+		double top = now_r > was_r ? now_r : was_r;
+		if (top > 0 && fabs(now_r - was_r) <= top * cfg->warmup_stable / 100.0) {
+			r->win.warmup_end = "stable";
+			return 1;
+		}
+	}
+	if (cfg->warmup_max > 0 && (double)t >= cfg->warmup_max) {
+		r->win.warmup_end = "limit";
+		return 1;
+	}
+	return 0;
+}
+
+/* At a full sample boundary t (s): open the window once the warm-up is over, move its end. */
 static void window_at(struct run *r, uint64_t now, unsigned t)
 {
 	if (r->win.closed)
 		return;
-	if (!r->win.open && t >= r->win.start_sample) {
+	if (!r->win.open && warmed_up(r, t)) {
 		r->win.open = 1;
+		r->win.open_t = t;
 		snapshot(r, &r->win.start, now);
 	}
 	if (r->win.open)

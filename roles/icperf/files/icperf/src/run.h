@@ -31,7 +31,10 @@ struct counters {
  * figure of the summary's "window" and the latency histogram come from it. */
 struct window {
 	int open, closed;
-	unsigned start_sample;  /* the sample boundary (s) it opens at: ceil(warmup), 0 without one */
+	unsigned start_sample;  /* the first sample boundary (s) it may open at: ceil(warmup), 0 without one */
+	unsigned open_t;        /* the boundary it opened at */
+	const char *warmup_end; /* why it opened there: "time" (--warmup), "stable" (--warmup-stable
+	                         * met), "limit" (--warmup-max reached first) */
 	struct counters start, end;
 };
 
