@@ -24,11 +24,11 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.commands import ru
 from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
 from ansible_collections.kbypass.testbed.plugins.module_utils.plan import parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
-    CASE_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, LATENCY_LOADS, LOAD_METRICS, METRICS, bits_per_second,
+    CASE_FILE, SEARCH_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, LATENCY_LOADS, LOAD_METRICS, METRICS, SOAK_LOAD, SOAK_METRICS,
+    bits_per_second,
     load_metric,
 )
 
-SEARCH_FILE = 'search.json'
 # what a search case takes from its PDR's confirming trial: the CPU cost at that rate
 CPU_METRICS = ('cpu_a_pct', 'cpu_b_pct', 'cpu_a_s', 'cpu_b_s', 'cpu_switch_pct', 'cpu_mhz', 'cycles_a_per_pkt',
                'cycles_b_per_pkt', 'cycles_switch_per_pkt')
@@ -212,6 +212,8 @@ class CaseRunner:
         self.files = []
         # a search's trials write their raw files with this prefix (tNN.), kept on the host
         self._prefix = ''
+        # the last icperf trial's per-second samples: (a's, (the receiver's, its summary) or None)
+        self._samples = None
         net = case['network']
         self.a, self.b = net['a'], net['b']
 
@@ -554,6 +556,8 @@ class CaseRunner:
                     trial['load_pct'] = load
                     metrics.update((load_metric(name, load), trial['metrics'][name]) for name in LOAD_METRICS
                                    if name in trial['metrics'] and not trial['invalid'])
+            if opts.get('soak_s') and pdr['rate_pps']:
+                metrics.update(self._soak(trials, t0, pdr['rate_pps'], opts['soak_s']))
         except SearchTimeout as exc:
             out['error'] = 'search incomplete: %s' % exc
             out['goals'] = dict((name, {'lower_pps': srch.lower_rate(loss), 'upper_pps': srch.upper(loss)})
@@ -565,11 +569,31 @@ class CaseRunner:
             # the seconds inside the trials' measurement windows, of the whole search's
             out['measured_s'] = round(sum(t['metrics'].get('window_s') or 0.0 for t in trials), 3)
             write_atomic(self._path(SEARCH_FILE), json.dumps(out, indent=1, sort_keys=True) + '\n')
-        metrics.update(search_trials=sum(1 for t in trials if t['mode'] == 'tput'), search_s=out['elapsed_s'],
+        metrics.update(search_trials=sum(1 for t in trials if t['phase'] in Search.PHASES), search_s=out['elapsed_s'],
                        measured_s=out['measured_s'])
         if out['error']:
             raise InvalidTrial(out['error'], peers, metrics)
         return peers, metrics
+
+    def _soak(self, trials, t0, pdr_pps, seconds):
+        """The soak: one tput trial of ``seconds`` at SOAK_LOAD % of the PDR, second by second in
+        its trial's ``seconds`` (parsers.loss_trace); its figures as soak_* metrics (only soak_pps
+        and soak_s when it was invalid: its reason is the trial's)."""
+        self._samples = None
+        trial = self._trial(trials, t0, int(round(pdr_pps * SOAK_LOAD / 100.0)), seconds, 'soak')
+        trial['load_pct'] = SOAK_LOAD
+        sent, received = self._samples or ((), None)
+        trial['seconds'] = parsers.loss_trace(sent, received and received[0], received and received[1].get('window'))
+        metrics = {'soak_pps': float(trial['rate_pps']), 'soak_s': float(seconds)}
+        if trial['invalid']:
+            return metrics
+        figures = dict(trial['metrics'], loss_ratio=trial['loss_ratio'])
+        metrics.update(('soak_' + name, figures[name]) for name in SOAK_METRICS if figures.get(name) is not None)
+        loss_seconds, worst = parsers.trace_figures(trial['seconds'])
+        metrics['soak_loss_seconds'] = loss_seconds
+        if worst is not None:
+            metrics['soak_worst_loss_ratio'] = worst
+        return metrics
 
     def _icperf_results(self, side_a, side_b):
         """Peers' summaries and the case's metrics from icperf's outputs: side_* = {out, rc, err}
@@ -591,6 +615,7 @@ class CaseRunner:
             metrics = parsers.icperf_metrics(c['mode'], c['size'], sum_a, sum_b)
         peers = {'a': sum_a, 'b': sum_b}
         receiver = None if c['mode'] == 'tx' else (samples_b, sum_b) if sum_b is not None else (samples_a, sum_a)
+        self._samples = (samples_a, receiver)    # the per-second samples, for a soak's trace
         reason = parsers.icperf_invalid(c['mode'], (samples_a, sum_a), receiver)
         if reason:
             raise InvalidTrial(reason, peers, metrics)

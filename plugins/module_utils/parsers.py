@@ -222,6 +222,41 @@ def offered_figures(metrics):
     return tx + refused / window, None if loss is None else 1.0 - (1.0 - share) * (1.0 - loss)
 
 
+def loss_trace(sent, received, window=None):
+    """A trial second by second: [{'t', 'tx_pps', 'rx_pps', 'lost', 'loss_ratio', 'window'}] from
+    the full samples of the sender (``sent``) and of the receiver (``received``; a client's own
+    for a loop), joined on the second ``t``. A second's loss: the sequence gaps that opened in it
+    at the receiver (``lost`` of icperf's sample) plus the frames the path refused the sender
+    (``tx_dropped``, counted lost as offered_figures counts them), of those and what arrived. An
+    icperf without per-second gaps gives the counts' shortfall instead (the sender counts from
+    its start, the receiver from its first frame: frames in flight at the edges make it
+    approximate). ``window``: the
+    receiver's summary window; ``'window'`` says whether the second lies inside it."""
+    rx = dict((s['t'], s) for s in received or () if not s.get('partial'))
+    trace = []
+    for tx in sent or ():
+        got = rx.get(tx['t'])
+        if tx.get('partial') or got is None:
+            continue
+        refused = tx.get('tx_dropped', 0)
+        if 'lost' in got:
+            lost = max(0, int(got['lost'])) + refused
+            total = got['received'] + lost
+        else:
+            total = tx['sent'] + refused
+            lost = max(0, total - got['received'])
+        inside = bool(window) and window['start_s'] - 1e-6 <= tx['t'] - 1 and tx['t'] <= window['end_s'] + 1e-6
+        trace.append({'t': tx['t'], 'tx_pps': tx['tx_pps'], 'rx_pps': got['rx_pps'], 'lost': lost,
+                      'loss_ratio': round(float(lost) / total, 6) if total else None, 'window': inside})
+    return trace
+
+
+def trace_figures(trace):
+    """(seconds of the window with a loss, the worst second's loss ratio) of a loss_trace."""
+    inside = [s['loss_ratio'] for s in trace if s['window'] and s['loss_ratio'] is not None]
+    return sum(1 for loss in inside if loss > 0), max(inside) if inside else None
+
+
 def icperf_invalid(mode, sender, receiver):
     """Why an icperf trial is not a measurement, or None. ``sender``/``receiver``: (samples,
     summary) of the peer that sends and of the one that counts (the same peer for lat and loops;
@@ -284,9 +319,13 @@ def headline(mode, metrics):
     if mode == 'search':
         if 'pdr_pps' not in metrics:
             return 'search: no result (%s tput trials)' % metrics.get('search_trials', 0)
-        return 'NDR %.1f kpps, PDR %.1f kpps (MRR %.1f kpps; %d tput trials, %.0f s)' % (
+        text = 'NDR %.1f kpps, PDR %.1f kpps (MRR %.1f kpps; %d tput trials, %.0f s)' % (
             metrics.get('ndr_pps', float('nan')) / 1e3, metrics['pdr_pps'] / 1e3,
             metrics.get('mrr_pps', float('nan')) / 1e3, metrics.get('search_trials', 0), metrics.get('search_s', 0))
+        if 'soak_s' in metrics:
+            text += '; soak %.0f s: %s' % (metrics['soak_s'], 'invalid' if 'soak_loss_ratio' not in metrics else
+                                           'loss %.4f %%' % (100.0 * metrics['soak_loss_ratio']))
+        return text
     if mode == 'tx':
         return 'tx %.1f kpps' % (metrics['tx_pps'] / 1e3) if 'tx_pps' in metrics else 'tx n/a'
     if mode == 'tput':

@@ -438,9 +438,15 @@ def search_options(params, duration, warmup):
     if max_s < 3 * duration:
         raise PlanError('benchmark_search_max_s: %d s leaves no room for a search of %d s trials; give at least '
                         '%d (three full-length trials)' % (max_s, duration, 3 * duration))
+    soak_s = _param(params, 'search_soak_s')
+    if soak_s:
+        soak_s = _positive_ints([soak_s], 'benchmark_search_soak_s')[0]
+        if soak_s < duration:
+            raise PlanError('benchmark_search_soak_s: %d s is shorter than a confirming trial (benchmark_duration, '
+                            '%d s); give 0 (no soak) or at least %d' % (soak_s, duration, duration))
     return {'goals': {'ndr': ndr, 'pdr': pdr}, 'precision': precision, 'precision_pps': precision_pps,
             'short_s': short_s, 'full_s': duration, 'max_s': max_s,
-            'latency': bool(_param(params, 'search_latency'))}
+            'latency': bool(_param(params, 'search_latency')), 'soak_s': int(soak_s or 0)}
 
 
 def _param(params, name):

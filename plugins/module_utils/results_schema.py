@@ -95,6 +95,19 @@ for _load in LATENCY_LOADS:
     for _name in LOAD_METRICS:
         METRICS[load_metric(_name, _load)] = METRICS[_name]
 
+# the soak (benchmark_search_soak_s): one long trial at this percentage of the PDR found; its
+# figures are metrics soak_<name>, its per-second trace is in search.json (parsers.loss_trace)
+SOAK_LOAD = 90
+SOAK_METRICS = ('tx_pps', 'rx_pps', 'loss_ratio', 'lost', 'window_s', 'offered_ratio')
+for _name in SOAK_METRICS:
+    METRICS['soak_' + _name] = METRICS[_name]
+METRICS.update({
+    'soak_pps': 'pps',              # the rate offered: SOAK_LOAD % of pdr_pps
+    'soak_s': 's',                  # the soak trial's planned length (present also when it was invalid)
+    'soak_loss_seconds': 'count',   # seconds of its window in which a frame was lost
+    'soak_worst_loss_ratio': 'ratio',  # the loss of its worst second
+})
+
 
 CONDITION_COLUMNS = (
     'path', 'tool', 'backend', 'mode', 'size', 'rate_pps', 'burst', 'duration_s', 'warmup_s',
@@ -105,6 +118,7 @@ CSV_COLUMNS = (('run_id', 'host', 'case_id') + CONDITION_COLUMNS
                + ('status', 'metric', 'value', 'unit'))
 
 CASE_FILE = 'case.json'
+SEARCH_FILE = 'search.json'     # a search case's options, goals and every trial
 HOST_FILE = 'host.json'
 PLAN_FILE = 'plan.json'
 RUN_FILE = 'run.json'

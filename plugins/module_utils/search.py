@@ -59,6 +59,9 @@ class Search(object):
     there is reported below it.
     """
 
+    # the phases of its trials: the unpaced one, the short ones that narrow, the full-length ones
+    PHASES = ('max', 'narrow', 'confirm')
+
     def __init__(self, run_trial, goals, precision, precision_pps, short_s, full_s, max_s, clock,
                  floor_pps=None):
         self.run_trial = run_trial

@@ -211,6 +211,8 @@ for be in udp udp-mmsg raw raw-mmsg; do
 		's["error"] is None and s["stopped_by"] == "duration" and s["received"] > 0 and s["rx_pps_mean"] > 0 and s["samples_used"] == 2 and len(samples) == 3 and s["duplicated"] == 0'
 	jcheck "recv $be: one window, after the warm-up, of the full samples after it" "$TMP/tput-$be.b" \
 		's["window"]["closed"] and abs(s["window"]["start_s"] - 1) < 0.01 and abs(s["window"]["end_s"] - 3) < 0.01 and s["window"]["received"] == sum(x["received"] for x in samples if not x["partial"] and x["t"] > 1)'
+	jcheck "recv $be: the seconds' sequence gaps add up to the window's lost" "$TMP/tput-$be.b" \
+		's["window"]["lost"] == sum(x["lost"] for x in samples if not x["partial"] and x["t"] > 1)'
 	jcheck "send $be: one window, after the warm-up" "$TMP/tput-$be.a" \
 		's["window"]["closed"] and abs(s["window"]["start_s"] - 1) < 0.01 and s["window"]["sent"] == sum(x["sent"] for x in samples if not x["partial"] and x["t"] > 1)'
 	# an unpaced sender spins: it used about a core in its 2 s window (netns peers share 2 vCPUs)

@@ -199,7 +199,8 @@ def test_second_provisioning_changes_nothing(bench):
 SEARCH = ['-e', json.dumps({'benchmark_method': 'search', 'benchmark_paths': ['linux_bridge', 'testpmd'],
                             'benchmark_backends': ['udp'], 'benchmark_modes': ['tput'], 'benchmark_sizes': [64],
                             'benchmark_reference_paths': [], 'benchmark_path_repeats': {},
-                            'benchmark_search_precision': 0.05, 'benchmark_search_precision_pps': 50000})]
+                            'benchmark_search_precision': 0.05, 'benchmark_search_precision_pps': 50000,
+                            'benchmark_search_soak_s': 8})]
 
 
 @pytest.fixture(scope='module')
@@ -234,18 +235,26 @@ def test_search_finds_ndr_and_pdr_within_their_goals(search_run, path):
     assert [t['index'] for t in trials] == list(range(1, len(trials) + 1))
     for earlier, later in zip(trials, trials[1:]):
         assert earlier['start_s'] < earlier['end_s'] <= later['start_s'] + 0.01
-    assert trials[0]['phase'] == 'max' and {t['phase'] for t in trials} <= {'max', 'narrow', 'confirm', 'latency'}
+    assert trials[0]['phase'] == 'max'
+    assert {t['phase'] for t in trials} <= {'max', 'narrow', 'confirm', 'latency', 'soak'}
     assert 0 < found['measured_s'] < found['elapsed_s'] <= case['elapsed_s'] + 0.01
     # latency under load: full-length round trips at 10, 50 and 90 % of the PDR
     assert [t['load_pct'] for t in trials if t['phase'] == 'latency'] == [10, 50, 90]
     for load in (10, 50, 90):
         assert 1.0 < m['rtt_p50_us_pdr%d' % load] <= m['rtt_p99_us_pdr%d' % load] < 1e6
+    # the soak: one 8 s trial at 90 % of the PDR, last, with its seconds
+    soak = trials[-1]
+    assert (soak['phase'], soak['duration_s'], soak['rate_pps']) == ('soak', 8, round(0.9 * m['pdr_pps']))
+    assert soak['invalid'] is None and m['soak_s'] == 8 and m['soak_rx_pps'] > 0 and 0 <= m['soak_loss_ratio'] < 1
+    inside = [s for s in soak['seconds'] if s['window']]
+    assert len(inside) == 7 and 0 <= m['soak_loss_seconds'] <= 7
     rows = [r for r in csv.DictReader(open(os.path.join(search_run['run_dir'], 'results.csv')))
             if r['case_id'] == cid]
     assert {'ndr_pps', 'pdr_pps', 'mrr_pps', 'rtt_p99_us_pdr90'} <= {r['metric'] for r in rows}
     assert all(r['mode'] == 'search' and r['duration_s'] == '4' for r in rows)
     md = open(os.path.join(search_run['run_dir'], 'summary.md')).read()
     assert '## Throughput by search: NDR and PDR (RFC 2544)' in md and '## Latency under load' in md
+    assert '## Soak' in md and os.path.isfile(os.path.join(search_run['run_dir'], 'plots', 'soak_loss.png'))
 
 
 def test_zz_teardown_leaves_nothing_behind(bench):

@@ -14,7 +14,7 @@ import os
 import re
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
-    CASE_FILE, CONDITION_COLUMNS, HOST_FILE, METRICS, PLAN_FILE, RUN_FILE, SCHEMA_VERSION,
+    CASE_FILE, CONDITION_COLUMNS, HOST_FILE, METRICS, PLAN_FILE, RUN_FILE, SCHEMA_VERSION, SEARCH_FILE,
 )
 
 RAW_DIR = 'raw'
@@ -150,7 +150,7 @@ def _load_case(case_dir, rel, host, cid, planned, run_id, warnings):
     rel_file = '%s/%s' % (rel, CASE_FILE)
     path = os.path.join(case_dir, CASE_FILE)
     case = {'host': host, 'case_id': cid, 'run_id': run_id, 'status': 'failed', 'error': None,
-            'metrics': {}, 'started_utc': None, 'elapsed_s': None, 'dir': rel}
+            'metrics': {}, 'started_utc': None, 'elapsed_s': None, 'dir': rel, 'soak': None}
     if not os.path.isfile(path):
         present = sorted(os.listdir(case_dir)) if os.path.isdir(case_dir) else []
         case['error'] = '%s is missing (files present: %s)' % (CASE_FILE, ', '.join(present) or 'none')
@@ -181,7 +181,19 @@ def _load_case(case_dir, rel, host, cid, planned, run_id, warnings):
     case['elapsed_s'] = data.get('elapsed_s')
     if case['status'] == 'ok' and not case['metrics']:
         warnings.append('%s: status ok but no metric' % rel_file)
+    case['soak'] = _soak_trial(os.path.join(case_dir, SEARCH_FILE), '%s/%s' % (rel, SEARCH_FILE), warnings)
     return case
+
+
+def _soak_trial(path, rel, warnings):
+    """The soak trial of a search case's search.json ({'rate_pps', 'duration_s', 'invalid', 'seconds'}),
+    or None (no search.json, no soak)."""
+    found = _read_json(path, rel, warnings)
+    trials = found.get('trials') if found else None
+    for trial in trials if isinstance(trials, list) else ():
+        if isinstance(trial, dict) and trial.get('phase') == 'soak':
+            return dict((key, trial.get(key)) for key in ('rate_pps', 'duration_s', 'invalid', 'seconds'))
+    return None
 
 
 def load_run(run_dir):

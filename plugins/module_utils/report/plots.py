@@ -37,6 +37,7 @@ PLOT_FILES = {
     'rx_vs_size': 'plots/rx_vs_size.png',
     'latency_percentiles': 'plots/latency_percentiles.png',
     'kernel_sockets': 'plots/kernel_sockets.png',
+    'soak_loss': 'plots/soak_loss.png',
 }
 _COLORS = ('#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22',
            '#17becf')
@@ -255,16 +256,44 @@ def plot_kernel_sockets(cases):
     return _finish(fig, ax, any(k[-1] for k in keys))
 
 
-def make_plots(cases):
-    """{plot name: PNG bytes} of every plot that has data, from the case records (table.cases_of)."""
+def plot_soak(records):
+    """The loss of each soak second by second, inside its measurement window (the soak trials of
+    load.load_run's records). PNG bytes or None."""
+    soaks = [r for r in records if r.get('soak') and r['soak'].get('seconds')]
+    if not soaks:
+        return None
+    fig, ax = _new_figure(9.0, 4.5)
+    flagged = False
+    for index, record in enumerate(soaks):
+        cond = record['conditions']
+        flag = bool(cond.get('cores_shared') or cond.get('oversubscribed'))
+        flagged = flagged or flag
+        seconds = [s for s in record['soak']['seconds'] if s.get('window') and s.get('loss_ratio') is not None]
+        style = dict(_line_style(flag, _COLORS[index % len(_COLORS)]), marker='.')
+        ax.plot([s['t'] for s in seconds], [100.0 * s['loss_ratio'] for s in seconds],
+                label='%s %s %s %s B, %s kpps' % (record['host'], cond.get('path'), cond.get('backend'),
+                                                 cond.get('size'), '%g' % ((record['soak']['rate_pps'] or 0) / 1e3)),
+                **style)
+    ax.set_xlabel('second of the soak trial')
+    ax.set_ylabel('loss in that second (%)')
+    ax.set_ylim(bottom=0)
+    ax.set_title('Soak at 90 % of the PDR: loss second by second')
+    ax.grid(True, alpha=0.3)
+    return _finish(fig, ax, flagged)
+
+
+def make_plots(cases, records=()):
+    """{plot name: PNG bytes} of every plot that has data, from the case records (table.cases_of)
+    and, for the soak's trace, the loaded records (load.all_cases)."""
     if not HAS_MATPLOTLIB:
         return {}
     out = {}
     with matplotlib.rc_context():
         matplotlib.rcdefaults()
-        for name, func in (('throughput_vs_rate', plot_throughput_vs_rate), ('rx_vs_size', plot_rx_vs_size),
-                           ('latency_percentiles', plot_latency), ('kernel_sockets', plot_kernel_sockets)):
-            png = func(cases)
+        for name, func, data in (('throughput_vs_rate', plot_throughput_vs_rate, cases),
+                                 ('rx_vs_size', plot_rx_vs_size, cases), ('latency_percentiles', plot_latency, cases),
+                                 ('kernel_sockets', plot_kernel_sockets, cases), ('soak_loss', plot_soak, records)):
+            png = func(data)
             if png is not None:
                 out[name] = png
     return out

@@ -41,6 +41,12 @@ SECTIONS = (
         ('Round trip at 10, 50 and 90 % of the PDR found: one client sends the load and times every reply, so the '
          'path carries the load in both directions (the PDR is one-way); loss is that of the round trip.',),
     )},
+    {'id': 'soak', 'title': 'Soak', 'table': 'soak', 'if_rows': True, 'text': (
+        ('One long trial at 90 % of the PDR found (benchmark_search_soak_s), as CSIT soaks: its loss over the '
+         'window (refused frames count as lost) and the seconds in which it lost a frame',
+         {'md': ' (the loss per second: plots/soak_loss.png and report.html).'},
+         {'html': '; its loss second by second: the plot below.'}),
+    )},
     {'id': 'cpu', 'title': 'CPU cost per packet', 'table': 'cpu', 'if_rows': True, 'flag_note': True, 'text': (
         ("Share of a core used by each peer inside its measurement window (icperf's own CPU time) and by the "
          "switch process over its trial, and cycles per packet = share x the CPU clock (/proc/cpuinfo) / the "
@@ -77,4 +83,5 @@ PLOT_CAPTIONS = {
     'rx_vs_size': 'Received rate by frame size at the highest offered rate, with the study (dashed)',
     'latency_percentiles': 'Round-trip percentiles',
     'kernel_sockets': 'Kernel socket techniques at 64 B, with the study',
+    'soak_loss': 'Soak: loss second by second at 90 % of the PDR',
 }

@@ -319,6 +319,30 @@ def latency_under_load(cases):
     return headers, rows
 
 
+def soak(cases):
+    """(headers, rows): each search's soak (benchmark_search_soak_s): one long trial at SOAK_LOAD %
+    of its PDR, what it sent and received, its loss, and in how many of its seconds it lost."""
+    headers = ('host', 'path', 'backend', 'size', 'offered kpps', 'seconds', 'sent Mpps', 'received Mpps', 'loss %',
+               'lost', 'seconds with loss', 'worst second loss %', 'note')
+    rows = []
+    for case in _searches(cases):
+        m = case['metrics']
+        if 'soak_s' not in m:
+            continue
+        note = [flags(case)] if flags(case) else []
+        if 'soak_rx_pps' not in m:
+            note.append('invalid: the reason is in search.json')
+
+        def pct(name):
+            return _fmt(None if m.get(name) is None else 100.0 * m[name], 3)
+        rows.append([case['host'], case['path'], case['backend'], str(case['size']), _fmt(m['soak_pps'], 1, 1e3),
+                     _fmt(m['soak_s'], 0), _fmt(m.get('soak_tx_pps'), 3, 1e6),
+                     _mark(_fmt(m.get('soak_rx_pps'), 3, 1e6), case), pct('soak_loss_ratio'),
+                     _fmt(m.get('soak_lost'), 0), _fmt(m.get('soak_loss_seconds'), 0), pct('soak_worst_loss_ratio'),
+                     '; '.join(note)])
+    return headers, rows
+
+
 def cpu_cost(cases):
     """(headers, rows): what each path costs in CPU: the share of a core each peer (inside its
     measurement window) and the switch (over its trial) used, and the cycles per packet at the
@@ -345,4 +369,4 @@ def report_tables(cases):
     """Every table of summary.md and report.html, by the name text.SECTIONS gives it."""
     return {'summary': summary_rows(cases), 'cross': cross_checks(cases), 'study': study_comparison(cases),
             'bypass': kernel_vs_bypass(cases), 'search': search_results(cases),
-            'latency_load': latency_under_load(cases), 'cpu': cpu_cost(cases)}
+            'latency_load': latency_under_load(cases), 'soak': soak(cases), 'cpu': cpu_cost(cases)}

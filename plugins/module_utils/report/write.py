@@ -11,7 +11,7 @@ import os
 import sys
 
 from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
-from ansible_collections.kbypass.testbed.plugins.module_utils.report.load import check_run_dir, counts, load_run
+from ansible_collections.kbypass.testbed.plugins.module_utils.report.load import all_cases, check_run_dir, counts, load_run
 from ansible_collections.kbypass.testbed.plugins.module_utils.report.plots import HAS_MATPLOTLIB, PLOT_FILES, make_plots
 from ansible_collections.kbypass.testbed.plugins.module_utils.report.render import (
     render_html, render_summary_md, summary_table,
@@ -33,7 +33,7 @@ def render_report(run_dir):
     df = tidy(run)
     cases = cases_of(df)
     tables = report_tables(cases)
-    plots = make_plots(cases)
+    plots = make_plots(cases, all_cases(run))
     if not HAS_MATPLOTLIB:
         run['warnings'].append('matplotlib is missing: no plot drawn')
     files = {CSV_FILE: to_csv(df).encode('utf-8'),

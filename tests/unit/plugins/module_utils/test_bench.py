@@ -225,6 +225,12 @@ class ModelRunner(CaseRunner):
         trial = self.model(c['rate_pps'], c['duration_s'], None)
         if c['rate_pps'] and c['rate_pps'] >= 500000:
             raise InvalidTrial('traffic stopped: a model path that stops above 500 kpps', {}, {'tx_pps': 1.0})
+        # its seconds: the model's loss in every one of them
+        tx, lost = int(trial['tx_pps']), int(round(trial['tx_pps'] * trial['loss_ratio']))
+        seconds = range(1, c['duration_s'] + 1)
+        self._samples = ([{'t': t, 'sent': tx, 'tx_dropped': 0, 'tx_pps': float(tx)} for t in seconds],
+                         ([{'t': t, 'received': tx - lost, 'lost': lost, 'rx_pps': float(tx - lost)} for t in seconds],
+                          {'window': {'start_s': float(c['warmup_s']), 'end_s': float(c['duration_s'])}}))
         return {'a': {'sent': 1}}, {'tx_pps': trial['tx_pps'], 'rx_pps': trial['rx_pps'],
                                     'loss_ratio': trial['loss_ratio'], 'window_s': window, 'cpu_a_pct': 50.0}
 
@@ -270,6 +276,27 @@ def test_a_search_case_records_every_trial_and_the_goals_it_found(tmp_path):
         assert earlier['start_s'] <= earlier['end_s'] <= later['start_s']
     assert found['measured_s'] == m['measured_s'] == sum(t['duration_s'] - 2 for t in trials)
     assert 'NDR' in record['headline'] and 'PDR' in record['headline']
+
+
+def test_a_soak_runs_at_90_percent_of_the_pdr_and_keeps_its_seconds(tmp_path):
+    from .test_search import ModelPath
+    model = ModelPath(55000, 225000, 230000, 1200000)
+    case = search_case(latency=False, soak_s=60)
+    record = ModelRunner(model, case, str(tmp_path), 'run1', 'lab1').run()
+    assert record['status'] == 'ok', record['error']
+    m = record['metrics']
+    assert m['soak_pps'] == round(0.9 * m['pdr_pps']) and m['soak_s'] == 60
+    # between the model's NDR and PDR: a little loss in every second of the window (2 s warm-up)
+    assert 0 < m['soak_loss_ratio'] < 0.005 and m['soak_loss_seconds'] == 58
+    assert m['soak_worst_loss_ratio'] == pytest.approx(m['soak_loss_ratio'], rel=1e-3)
+    assert m['soak_tx_pps'] == model.calls[-1][0] and model.calls[-1][1] == 60
+    # the soak is no search trial
+    assert m['search_trials'] == len(model.calls) - 1
+    found = load(os.path.join(str(tmp_path), case['case_id'], 'search.json'))
+    soak = found['trials'][-1]
+    assert (soak['phase'], soak['load_pct'], soak['duration_s'], len(soak['seconds'])) == ('soak', 90, 60, 60)
+    assert [s['window'] for s in soak['seconds'][:3]] == [False, False, True]
+    assert 'soak 60 s: loss' in record['headline']
 
 
 def test_an_invalid_trial_bounds_the_search_and_is_recorded_with_its_reason(tmp_path):

@@ -239,3 +239,40 @@ def test_offered_figures_count_refused_frames_as_lost(metrics, attempted, loss):
     got = parsers.offered_figures(metrics)
     assert got[0] == (pytest.approx(attempted) if attempted is not None else None)
     assert got[1] == (pytest.approx(loss) if loss is not None else None)
+
+
+def _tx(t, sent, dropped=0, partial=False):
+    return {'t': t, 'sent': sent, 'tx_dropped': dropped, 'tx_pps': float(sent), 'partial': partial}
+
+
+def _rx(t, received, lost=None, partial=False):
+    sample = {'t': t, 'received': received, 'rx_pps': float(received), 'partial': partial}
+    if lost is not None:
+        sample['lost'] = lost
+    return sample
+
+
+@pytest.mark.parametrize('sent, received, window, expected', [
+    # the receiver's own gaps per second, plus what the path refused the sender; second 1 is warm-up
+    ([_tx(1, 100), _tx(2, 100, dropped=5), _tx(3, 100)], [_rx(1, 100, 0), _rx(2, 90, 5), _rx(3, 100, 0)],
+     {'start_s': 1.0, 'end_s': 3.0},
+     [(1, 0, 0.0, False), (2, 10, 0.1, True), (3, 0, 0.0, True)]),
+    # a late frame closing an older gap (negative) is no loss; a partial sample and a second the
+    # receiver has not are left out
+    ([_tx(1, 100), _tx(2, 100), _tx(3, 40, partial=True)], [_rx(2, 101, -1), _rx(3, 40, 0, partial=True)],
+     {'start_s': 0.0, 'end_s': 2.0}, [(2, 0, 0.0, True)]),
+    # an icperf without per-second gaps: the counts' shortfall; no window: nothing inside
+    ([_tx(1, 100, dropped=10)], [_rx(1, 99)], None, [(1, 11, 0.1, False)]),
+    ([_tx(1, 0)], [_rx(1, 0, 0)], None, [(1, 0, None, False)]),
+])
+def test_loss_trace_second_by_second(sent, received, window, expected):
+    trace = parsers.loss_trace(sent, received, window)
+    assert [(s['t'], s['lost'], s['loss_ratio'], s['window']) for s in trace] == expected
+
+
+def test_trace_figures_count_the_window_seconds_with_loss():
+    trace = [{'loss_ratio': 0.5, 'window': False}, {'loss_ratio': 0.0, 'window': True},
+             {'loss_ratio': 0.002, 'window': True}, {'loss_ratio': 0.001, 'window': True},
+             {'loss_ratio': None, 'window': True}]
+    assert parsers.trace_figures(trace) == (2, 0.002)
+    assert parsers.trace_figures([]) == (0, None)

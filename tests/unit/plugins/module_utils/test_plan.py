@@ -409,7 +409,8 @@ def test_search_plans_one_case_per_backend_size_and_burst():
     assert [c for c in plan['cases'] if c['mode'] == 'lat' and c['tool'] == 'icperf']
     opts = search[0]['search']
     assert opts == {'goals': {'ndr': 0.0, 'pdr': 0.005}, 'precision': 0.005, 'precision_pps': 10000,
-                    'short_s': BASE['warmup'] + 1, 'full_s': BASE['duration'], 'max_s': 600, 'latency': True}
+                    'short_s': BASE['warmup'] + 1, 'full_s': BASE['duration'], 'max_s': 600, 'latency': True,
+                    'soak_s': 0}
     assert all(c['offered_tolerance'] == 0.05 for c in plan['cases'])
     # the sweep plans no search and the same ids as before
     sweep = P.make_plan(dict(BASE, paths=['linux_bridge']), [0, 1])
@@ -426,6 +427,9 @@ def test_search_plans_one_case_per_backend_size_and_burst():
     ({'search_trial_s': 20}, 'benchmark_search_trial_s: 20 s after the 1 s warm-up is longer than benchmark_duration '
                              '(5 s, the confirming trials); make it at most 4'),
     ({'search_max_s': 5}, 'benchmark_search_max_s: 5 s leaves no room'),
+    ({'search_soak_s': 3}, 'benchmark_search_soak_s: 3 s is shorter than a confirming trial (benchmark_duration, '
+                           '5 s); give 0 (no soak) or at least 5'),
+    ({'search_soak_s': -60}, 'benchmark_search_soak_s: -60 must be between 1'),
 ])
 def test_bad_search_input_names_the_variable(params, message):
     with pytest.raises(P.PlanError) as err:

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from ansible_collections.kbypass.testbed.plugins.module_utils import report
-from ansible_collections.kbypass.testbed.plugins.module_utils.report.load import failed_cases
+from ansible_collections.kbypass.testbed.plugins.module_utils.report.load import all_cases, failed_cases
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import CSV_COLUMNS, METRICS
 
 FIXTURE = os.path.join(os.path.dirname(__file__), '..', '..', 'fixtures', 'run_example')
@@ -199,8 +199,9 @@ def test_write_report_result(written):
     assert result['csv'] == os.path.join(run_dir, 'results.csv')
     assert result['html'] == os.path.join(run_dir, 'report.html')
     assert result['summary_md'] == os.path.join(run_dir, 'summary.md')
+    # every plot but the soak's (the example run has no search)
     assert sorted(os.path.basename(p) for p in result['plots']) == sorted(
-        os.path.basename(p) for p in report.PLOT_FILES.values())
+        os.path.basename(p) for name, p in report.PLOT_FILES.items() if name != 'soak_loss')
     for path in result['plots']:
         assert open(path, 'rb').read(8) == b'\x89PNG\r\n\x1a\n'
     assert len(result['warnings']) == 3
@@ -547,6 +548,36 @@ def test_a_search_has_its_table_and_its_latency_under_load(run_dir):
     assert 'search incomplete: search time budget of 600 s' in md
     text = html_text(run_dir)
     assert '<h2 id="search">' in text and '<h2 id="latency-load">' in text
+
+
+def test_a_soak_has_its_row_and_its_loss_second_by_second(run_dir):
+    cid = 'linux_bridge.icperf.udp.search.s64.rmax.b32'
+    soak = {'soak_pps': 5272920.0, 'soak_s': 600.0, 'soak_tx_pps': 5270000.0, 'soak_rx_pps': 5260000.0,
+            'soak_loss_ratio': 0.0019, 'soak_lost': 6000.0, 'soak_window_s': 598.0, 'soak_loss_seconds': 3.0,
+            'soak_worst_loss_ratio': 0.0012}
+    write_case(run_dir, 'lab1', cid, dict(SEARCH_METRICS, **soak), rate_pps=0, duration_s=10, warmup_s=2)
+    seconds = [{'t': t, 'tx_pps': 5.27e6, 'rx_pps': 5.26e6, 'lost': 50 if t in (7, 8, 9) else 0,
+                'loss_ratio': 0.0012 if t in (7, 8, 9) else 0.0, 'window': t > 2} for t in range(1, 601)]
+    with open(os.path.join(run_dir, 'raw', 'lab1', cid, 'search.json'), 'w') as handle:
+        json.dump({'trials': [{'phase': 'max', 'rate_pps': 0}, {'phase': 'soak', 'rate_pps': 5272920,
+                                                                 'duration_s': 600, 'invalid': None,
+                                                                 'seconds': seconds}]}, handle)
+    # a second search whose soak was invalid: its row says so, without figures
+    write_case(run_dir, 'lab1', 'linux_bridge.icperf.udp.search.s1500.rmax.b32',
+               dict(SEARCH_METRICS, soak_pps=800000.0, soak_s=600.0), rate_pps=0, duration_s=10, warmup_s=2)
+    run = report.load_run(run_dir)
+    soaked = [c for c in all_cases(run) if c['soak']]
+    assert [c['case_id'] for c in soaked] == [cid] and len(soaked[0]['soak']['seconds']) == 600
+    from ansible_collections.kbypass.testbed.plugins.module_utils.report import views
+    headers, rows = views.soak(cases_in(run_dir))
+    rows = [dict(zip(headers, r)) for r in rows]
+    assert [(r['size'], r['offered kpps'], r['seconds'], r['loss %'], r['seconds with loss'],
+             r['worst second loss %']) for r in rows] == [('64', '5272.9', '600', '0.190', '3', '0.120'),
+                                                          ('1500', '800.0', '600', '-', '-', '-')]
+    assert rows[1]['note'] == 'invalid: the reason is in search.json'
+    result = report.write_report(run_dir)
+    assert os.path.join(run_dir, 'plots', 'soak_loss.png') in result['plots']
+    assert '## Soak' in open(os.path.join(run_dir, 'summary.md')).read()
 
 
 def test_cpu_cost_per_packet_per_path(run_dir):

@@ -45,14 +45,14 @@ static void jstr(FILE *f, const char *s)
 }
 
 void report_sample(unsigned t, double elapsed_s, uint64_t sent, uint64_t received,
-		   uint64_t tx_dropped, double tx_pps, double rx_pps, int partial)
+		   uint64_t tx_dropped, long long lost, double tx_pps, double rx_pps, int partial)
 {
 	char b1[64], b2[64], b3[64];
 
 	printf("{\"type\":\"sample\",\"t\":%u,\"elapsed_s\":%s,\"sent\":%llu,\"received\":%llu,"
-	       "\"tx_dropped\":%llu,\"tx_pps\":%s,\"rx_pps\":%s,\"partial\":%s}\n",
+	       "\"tx_dropped\":%llu,\"lost\":%lld,\"tx_pps\":%s,\"rx_pps\":%s,\"partial\":%s}\n",
 	       t, jnum(b1, sizeof(b1), elapsed_s, 6), (unsigned long long)sent,
-	       (unsigned long long)received, (unsigned long long)tx_dropped,
+	       (unsigned long long)received, (unsigned long long)tx_dropped, lost,
 	       jnum(b2, sizeof(b2), tx_pps, 3), jnum(b3, sizeof(b3), rx_pps, 3),
 	       partial ? "true" : "false");
 	fflush(stdout);

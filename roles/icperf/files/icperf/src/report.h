@@ -13,7 +13,7 @@
 /* One "sample" line: t, the seconds since the measurement started, the counts of the
  * interval and its rates; partial: the final interval, shorter than a second. */
 void report_sample(unsigned t, double elapsed_s, uint64_t sent, uint64_t received,
-		   uint64_t tx_dropped, double tx_pps, double rx_pps, int partial);
+		   uint64_t tx_dropped, long long lost, double tx_pps, double rx_pps, int partial);
 
 /* The "summary" line of a finished run (after run_exec). */
 void report_summary(const struct run *r);

@@ -127,10 +127,12 @@ static void emit_sample(struct run *r, uint64_t now, unsigned t, int partial)
 {
 	double dt = (double)(now - r->last_sample_t) / 1e9;
 	uint64_t ds = r->sent - r->s_sent, dr = r->received - r->s_recv;
-	uint64_t dd = r->tx_dropped - r->s_drop;
+	uint64_t dd = r->tx_dropped - r->s_drop, lost = seq_lost(&r->seq);
+	/* gaps that opened in this second, less those a late frame closed: may be negative */
+	long long dl = (long long)lost - (long long)r->s_lost;
 	double txr = dt > 0 ? (double)ds / dt : 0.0, rxr = dt > 0 ? (double)dr / dt : 0.0;
 
-	report_sample(t, (double)(now - r->t_base) / 1e9, ds, dr, dd, txr, rxr, partial);
+	report_sample(t, (double)(now - r->t_base) / 1e9, ds, dr, dd, dl, txr, rxr, partial);
 	if (!partial) {
 		if (r->nsamples == r->cap) {
 			size_t cap = r->cap ? r->cap * 2 : 64;
@@ -147,6 +149,7 @@ static void emit_sample(struct run *r, uint64_t now, unsigned t, int partial)
 	r->s_sent = r->sent;
 	r->s_recv = r->received;
 	r->s_drop = r->tx_dropped;
+	r->s_lost = lost;
 	r->last_sample_t = now;
 }
 

@@ -52,7 +52,7 @@ struct run {
 	/* samples */
 	unsigned next_t;
 	uint64_t next_sample, last_sample_t;
-	uint64_t s_sent, s_recv, s_drop;
+	uint64_t s_sent, s_recv, s_drop, s_lost;
 	struct sample_rec *samples;
 	size_t nsamples, cap;
 
