@@ -231,7 +231,8 @@ def loss_trace(sent, received, window=None):
     icperf without per-second gaps gives the counts' shortfall instead (the sender counts from
     its start, the receiver from its first frame: frames in flight at the edges make it
     approximate). ``window``: the
-    receiver's summary window; ``'window'`` says whether the second lies inside it."""
+    receiver's summary window; ``'window'`` says whether the second lies inside it (its
+    ``elapsed_s`` end after the window's start, at its end at the latest)."""
     rx = dict((s['t'], s) for s in received or () if not s.get('partial'))
     trace = []
     for tx in sent or ():
@@ -245,7 +246,9 @@ def loss_trace(sent, received, window=None):
         else:
             total = tx['sent'] + refused
             lost = max(0, total - got['received'])
-        inside = bool(window) and window['start_s'] - 1e-6 <= tx['t'] - 1 and tx['t'] <= window['end_s'] + 1e-6
+        # inside the window: the receiver's second ends after the window opened, at its end at the latest
+        end = got.get('elapsed_s', tx['t'])
+        inside = bool(window) and window['start_s'] + 1e-6 < end <= window['end_s'] + 1e-6
         trace.append({'t': tx['t'], 'tx_pps': tx['tx_pps'], 'rx_pps': got['rx_pps'], 'lost': lost,
                       'loss_ratio': round(float(lost) / total, 6) if total else None, 'window': inside})
     return trace

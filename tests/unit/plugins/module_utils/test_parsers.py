@@ -135,6 +135,26 @@ def test_tput_figures_come_from_the_window():
     assert parsers.icperf_invalid('tput', recorded_icperf('tput-ok', 'a'), (samples_b, b)) is None
 
 
+def test_a_warm_up_spike_stays_out_of_every_figure():
+    samples_a, a = recorded_icperf('tput-spike', 'a')
+    samples_b, b = recorded_icperf('tput-spike', 'b')
+    metrics = parsers.icperf_metrics('tput', 64, a, b)
+    # the warm-up second: 104 kpps and 48804 frames lost; the window after it: 29 kpps, 150 lost
+    assert samples_b[0]['rx_pps'] > 3 * metrics['rx_pps'] and samples_b[0]['lost'] == 48804
+    window = [s['rx_pps'] for s in samples_b if s['t'] > 1]
+    assert metrics['rx_pps'] == pytest.approx(sum(window) / len(window), rel=1e-6)
+    assert (metrics['lost'], metrics['loss_ratio']) == (150, pytest.approx(150 / (116317 + 150.0)))
+    # the whole run's loss would be 18 %, a hundred times the window's
+    assert (b['lost'] / float(b['received'] + b['lost'])) > 100 * metrics['loss_ratio']
+    assert parsers.icperf_invalid('tput', (samples_a, a), (samples_b, b)) is None
+    # second by second: the spike is outside the window; in it, 150 frames lost in second 3 and
+    # one the sender's socket refused in second 5
+    trace = parsers.loss_trace(samples_a, samples_b, b['window'])
+    assert [(s['t'], s['lost'], s['window']) for s in trace] == [
+        (1, 48804, False), (2, 0, True), (3, 150, True), (4, 0, True), (5, 1, True)]
+    assert parsers.trace_figures(trace) == (2, pytest.approx(150 / (28825 + 150.0), abs=1e-6))
+
+
 def test_rtt_histogram_leaves_the_warm_up_out():
     samples_a, a = recorded_icperf('lat-ok', 'a')
     metrics = parsers.icperf_metrics('lat', 64, a, None)
