@@ -136,11 +136,19 @@ def parse_dump_flows(text):
 
 
 # ============================================================================ commands
-class OvsCli(object):
-    """ovs-vsctl / ovs-ofctl through ``run_command(argv) -> (rc, out, err)``."""
+# every ovs-vsctl and ovs-ofctl call gives up after this many seconds: a change waits for
+# ovs-vswitchd to apply it, and without a timeout ovs-vsctl waits forever for one that died
+CLI_TIMEOUT_S = 60
 
-    def __init__(self, run_command, vsctl='ovs-vsctl', ofctl='ovs-ofctl'):
+
+class OvsCli(object):
+    """ovs-vsctl / ovs-ofctl through ``run_command(argv) -> (rc, out, err)``, each call with
+    ``--timeout`` (CLI_TIMEOUT_S)."""
+
+    def __init__(self, run_command, vsctl='ovs-vsctl', ofctl='ovs-ofctl', wait=True):
         self.run_command = run_command
+        # False: ovs-vsctl changes the database only (--no-wait): nothing waits for ovs-vswitchd
+        self.wait = wait
         self.vsctl_bin = vsctl
         self.ofctl_bin = ofctl
 
@@ -150,13 +158,21 @@ class OvsCli(object):
             msg = '%s failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip())
             if rc == 127:
                 msg += '; install openvswitch-switch (the ovs_dpdk/ovs roles do it in install)'
+            elif rc in (-14, 142):
+                # SIGALRM: --timeout expired
+                msg += ('; it gave up after %d s (--timeout): is ovs-vswitchd running? A change waits for it to '
+                        'apply it (kbypass.testbed.ovs_service state=started)' % CLI_TIMEOUT_S)
             elif fix:
                 msg += '; ' + fix
             raise OvsError(msg, rc=rc, stdout=out, stderr=err)
         return rc, out, err
 
+    def vsctl_argv(self, *args):
+        wait = [] if self.wait or '--no-wait' in args else ['--no-wait']
+        return [self.vsctl_bin, '--timeout=%d' % CLI_TIMEOUT_S] + wait + list(args)
+
     def vsctl(self, *args):
-        return self.run([self.vsctl_bin] + list(args),
+        return self.run(self.vsctl_argv(*args),
                         fix='is ovsdb-server running? (kbypass.testbed.ovs_service state=started)')
 
     def table(self, table, columns, record=None):
@@ -168,7 +184,7 @@ class OvsCli(object):
         return parse_table_json(out)
 
     def ofctl(self, *args):
-        return self.run([self.ofctl_bin] + list(args), fix='is ovs-vswitchd running and the bridge there?')
+        return self.run([self.ofctl_bin, '--timeout=%d' % CLI_TIMEOUT_S] + list(args), fix='is ovs-vswitchd running and the bridge there?')
 
 
 def _diff(header, before, after):
@@ -455,10 +471,10 @@ class ServiceManager(object):
         # database); without it ovs-vsctl waits for it forever
         if sets:
             self._do('set other_config %s' % ' '.join(s.split(':', 1)[1] for s in sets),
-                     [self.cli.vsctl_bin, '--no-wait', 'set', 'Open_vSwitch', '.'] + sets)
+                     self.cli.vsctl_argv('--no-wait', 'set', 'Open_vSwitch', '.', *sets))
         if removes:
             self._do('remove other_config %s' % ' '.join(removes),
-                     [self.cli.vsctl_bin, '--no-wait', 'remove', 'Open_vSwitch', '.', 'other_config'] + removes)
+                     self.cli.vsctl_argv('--no-wait', 'remove', 'Open_vSwitch', '.', 'other_config', *removes))
         return [s.split(':', 1)[1].split('=', 1)[0] for s in sets] + removes
 
     def _wanted_binary(self, record):

@@ -18,6 +18,7 @@ description:
 author: kbypass.testbed maintainers (@kbypass)
 extends_documentation_fragment:
   - kbypass.testbed.attributes
+  - kbypass.testbed.ovs
 options:
   name:
     description: Bridge name (at most 15 characters).
@@ -75,11 +76,12 @@ def main():
             name=dict(type='str', required=True),
             datapath_type=dict(type='str', choices=['system', 'netdev'], default='system'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
+            wait=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    manager = BridgeManager(OvsCli(command_runner(module)), p['name'], p['datapath_type'], p['state'],
+    manager = BridgeManager(OvsCli(command_runner(module), wait=p['wait']), p['name'], p['datapath_type'], p['state'],
                             check_mode=module.check_mode)
     run_and_exit(module, manager.ensure, OvsError)
 

@@ -18,6 +18,7 @@ description:
 author: kbypass.testbed maintainers (@kbypass)
 extends_documentation_fragment:
   - kbypass.testbed.attributes
+  - kbypass.testbed.ovs
 options:
   bridge:
     description: Bridge of the port (required for V(present)).
@@ -94,12 +95,13 @@ def main():
             ofport_request=dict(type='int'),
             mtu_request=dict(type='int'),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
+            wait=dict(type='bool', default=True),
         ),
         required_if=[('state', 'present', ['bridge'])],
         supports_check_mode=True,
     )
     p = module.params
-    manager = PortManager(OvsCli(command_runner(module)), p['bridge'], p['name'], type=p['type'],
+    manager = PortManager(OvsCli(command_runner(module), wait=p['wait']), p['bridge'], p['name'], type=p['type'],
                           options=p['options'], ofport_request=p['ofport_request'], state=p['state'],
                           check_mode=module.check_mode, mtu_request=p['mtu_request'])
     run_and_exit(module, manager.ensure, OvsError)

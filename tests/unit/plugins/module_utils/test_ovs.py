@@ -136,6 +136,18 @@ def _check(step, make):
     replay.verify()
 
 
+def test_a_call_that_outlives_its_timeout_fails_naming_the_cause():
+    # recorded on this machine (2026-12-04) after kill -9 ovs-vswitchd: the port goes from the
+    # database, then ovs-vsctl waits for the dead daemon until --timeout's SIGALRM
+    replay = Commands([call(['ovs-vsctl', '--timeout=60', '--if-exists', 'del-port', 'kbp-tmo'], -14, '',
+                            '2026-12-04T19:10:58Z|00002|fatal_signal|WARN|terminating with signal 14 (Alarm clock)\n')])
+    with pytest.raises(ovs.OvsError) as exc:
+        ovs.OvsCli(replay).vsctl('--if-exists', 'del-port', 'kbp-tmo')
+    assert 'rc=-14' in str(exc.value)
+    assert 'gave up after 60 s (--timeout): is ovs-vswitchd running?' in str(exc.value)
+    replay.verify()
+
+
 @pytest.mark.parametrize('step', load('topology.json'), ids=[s['name'] for s in load('topology.json')])
 def test_topology_recorded(step):
     _check(step, lambda replay: _topology_manager(step['name'], ovs.OvsCli(replay)))
