@@ -16,6 +16,7 @@ extern const struct icperf_backend icperf_backend_udp;
 extern const struct icperf_backend icperf_backend_udp_mmsg;
 extern const struct icperf_backend icperf_backend_raw;
 extern const struct icperf_backend icperf_backend_raw_mmsg;
+extern const struct icperf_backend icperf_backend_ring;
 #ifdef ICPERF_HAVE_DPDK
 extern const struct icperf_backend icperf_backend_dpdk;
 #endif
@@ -25,6 +26,7 @@ static const struct icperf_backend *const registry[] = {
 	&icperf_backend_udp_mmsg,
 	&icperf_backend_raw,
 	&icperf_backend_raw_mmsg,
+	&icperf_backend_ring,
 #ifdef ICPERF_HAVE_DPDK
 	&icperf_backend_dpdk,
 #endif

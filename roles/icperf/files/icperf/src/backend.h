@@ -32,6 +32,11 @@
  *   wait_rx(ctx, timeout_ms) optional: block until something may be received or the
  *     timeout expires (poll(2) on a socket). Without it the core sleeps 1 ms instead.
  *
+ * Options (--bopt KEY=VALUE, cfg->bopts): check_opts(cfg) (optional) validates them while the
+ * arguments are read: -1 with cfg->err set ends icperf like any bad argument (exit 2). open()
+ * reads them (again) and may record the options it used in cfg->backend_opts, a JSON object
+ * the summary prints as "backend_opts" (null when empty).
+ *
  * Errors: open() returns 0 or -1; on failure it writes a one-line reason to cfg->err.
  */
 #ifndef ICPERF_BACKEND_H
@@ -86,7 +91,11 @@ struct icperf_cfg {
 	 * frame template (size bytes; payload zero) for L2 backends. */
 	const uint8_t *tmpl;
 
-	char err[256];                /* reason of a failure, set by open() */
+	/* filled by open() (optional): the options the backend used, one JSON object such as
+	 * {"qdisc_bypass":0,...}; the summary's "backend_opts" (null when left empty) */
+	char backend_opts[256];
+
+	char err[256];                /* reason of a failure, set by open() / check_opts() */
 };
 
 struct pkt {
@@ -102,6 +111,7 @@ struct icperf_backend {
 	const char *help;             /* one line for --help */
 	int needs_l2;                 /* 1: moves whole Ethernet frames; 0: UDP payloads */
 	int needs_iface;              /* --iface is required (checked with the arguments) */
+	int (*check_opts)(struct icperf_cfg *cfg);                       /* optional */
 	int (*open)(struct icperf_cfg *cfg, void **ctx);
 	int (*tx_alloc)(void *ctx, struct pkt *pkts, int n);             /* optional */
 	int (*tx_burst)(void *ctx, struct pkt *pkts, int n);
@@ -138,5 +148,16 @@ int sock_rx_soft_error(int e);
 /* Write the frame template of cfg (cfg->size bytes: its MACs, IPv4 addresses and port, payload
  * zero) to buf: what the core points cfg->tmpl at for L2 backends. */
 void cfg_build_template(const struct icperf_cfg *cfg, uint8_t *buf);
+
+/* helpers of the AF_PACKET backends (backend_raw.c; used by raw, raw-mmsg and ring) */
+/* MTU of cfg->iface into *mtu; fills cfg->src_mac and (need_ip) cfg->src_ip when not given.
+ * 0 or -1 (cfg->err set). */
+int afp_iface_info(struct icperf_cfg *cfg, int need_ip, int *mtu);
+/* classic BPF filter: PACKET_HOST, IPv4, UDP, not a fragment, destination port. 0 or -1. */
+int afp_attach_filter(int fd, uint16_t port);
+/* UDP socket on port with the smallest receive buffer, so the kernel's IP stack drops the
+ * frames a packet socket also receives quietly instead of answering them with ICMP; -1 when
+ * the port is taken (best effort). */
+int afp_open_absorber(uint16_t port);
 
 #endif

@@ -3,7 +3,7 @@
  *   raw       one send()/recv() system call per frame
  *   raw-mmsg  sendmmsg()/recvmmsg() on the packet socket: one system call per burst
  *             (PACKET_TX_RING/PACKET_RX_RING are not used: the study compared plain and
- *             mmsg raw sockets)
+ *             mmsg raw sockets; backend_ring.c has the rings)
  *
  * The socket is bound to --iface. A send-only socket (mode send) is opened with protocol 0,
  * so it receives nothing. A receiving socket is opened for ETH_P_IP with
@@ -52,7 +52,7 @@ struct raw_ctx {
 /* sock_wait_rx reads the fd through the context pointer */
 _Static_assert(offsetof(struct raw_ctx, fd) == 0, "struct raw_ctx must start with fd");
 
-static int iface_info(struct icperf_cfg *cfg, int need_ip, int *mtu)
+int afp_iface_info(struct icperf_cfg *cfg, int need_ip, int *mtu)
 {
 	struct ifreq ifr;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
@@ -92,7 +92,7 @@ out:
 	return rc;
 }
 
-static int attach_filter(int fd, uint16_t port)
+int afp_attach_filter(int fd, uint16_t port)
 {
 	/* jump offsets count the instructions skipped; DROP is instruction 12 */
 	struct sock_filter code[] = {
@@ -122,7 +122,7 @@ static int attach_filter(int fd, uint16_t port)
  * port with the smallest receive buffer makes the stack drop the datagrams quietly instead
  * (counted in the kernel's UDP RcvbufErrors). Best effort: if the port is taken, nothing.
  */
-static int open_absorber(uint16_t port)
+int afp_open_absorber(uint16_t port)
 {
 	struct sockaddr_in sa;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), tiny = 1;
@@ -159,7 +159,7 @@ static int raw_open_common(struct icperf_cfg *cfg, void **pctx, int mmsg)
 		cfg_error(cfg, "interface '%s' not found", cfg->iface);
 		return -1;
 	}
-	if (iface_info(cfg, cfg->mode == MODE_SEND || cfg->mode == MODE_CLIENT, &mtu))
+	if (afp_iface_info(cfg, cfg->mode == MODE_SEND || cfg->mode == MODE_CLIENT, &mtu))
 		return -1;
 	if (cfg->do_tx && cfg->mode != MODE_SERVER && (int)cfg->size - 14 > mtu) {
 		cfg_error(cfg, "frame size %u needs MTU >= %u on %s (MTU is %d)", cfg->size,
@@ -173,7 +173,7 @@ static int raw_open_common(struct icperf_cfg *cfg, void **pctx, int mmsg)
 	}
 	c->mmsg = mmsg;
 	c->slots = cfg->burst;
-	c->absorb_fd = cfg->do_rx ? open_absorber(cfg->port) : -1;
+	c->absorb_fd = cfg->do_rx ? afp_open_absorber(cfg->port) : -1;
 	c->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		       cfg->do_rx ? htons(ETH_P_IP) : 0);
 	if (c->fd < 0) {
@@ -181,7 +181,7 @@ static int raw_open_common(struct icperf_cfg *cfg, void **pctx, int mmsg)
 		goto fail;
 	}
 	if (cfg->do_rx) {
-		if (attach_filter(c->fd, cfg->port)) {
+		if (afp_attach_filter(c->fd, cfg->port)) {
 			cfg_error(cfg, "SO_ATTACH_FILTER: %s", strerror(errno));
 			goto fail;
 		}

@@ -35,7 +35,7 @@ static void usage(FILE *f)
 		"probes) | server (reflector)\n"
 		"options:\n"
 		"  --backend NAME    data path: %s (default udp)\n"
-		"  --iface IF        interface (required by raw backends; udp: SO_BINDTODEVICE)\n"
+		"  --iface IF        interface (required by raw backends and ring; udp: SO_BINDTODEVICE)\n"
 		"  --src-ip A        local IPv4 address (default: any / the interface's)\n"
 		"  --dst-ip A        peer IPv4 address (required for send and client)\n"
 		"  --port P          UDP port, source and destination, 1..65535 (default 9000)\n"
@@ -344,5 +344,7 @@ void cli_parse(int argc, char **argv, struct icperf_cfg *cfg)
 	if (be->needs_l2 && sender && !cfg->have_dst_mac)
 		bad_args("missing --dst-mac (required for %s with backend %s); allowed: a MAC "
 			 "address like 02:00:00:00:00:02", mode, be->name);
+	if (be->check_opts && be->check_opts(cfg))
+		bad_args("%s", cfg->err);
 	cfg->timeout = have_timeout ? cfg->timeout : cfg->duration + 30;
 }

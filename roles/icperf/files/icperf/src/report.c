@@ -173,9 +173,9 @@ void report_summary(const struct run *r)
 		fputs("null", stdout);
 	}
 	printf(",\"warmup_applied\":%s,\"sched_slips\":%llu,\"rx_invalid\":%llu,\"wait_s\":%s,"
-	       "\"cpu\":%d}\n",
+	       "\"cpu\":%d,\"backend_opts\":%s}\n",
 	       warmup_applied ? "true" : "false", (unsigned long long)r->pacer.slips,
 	       (unsigned long long)r->rx_invalid, jnum(b[14], 64, (double)wait_ns / 1e9, 6),
-	       cfg->cpu);
+	       cfg->cpu, cfg->backend_opts[0] ? cfg->backend_opts : "null");
 	fflush(stdout);
 }
