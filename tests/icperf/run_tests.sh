@@ -230,7 +230,7 @@ done
 
 # the ring backend records the options it used; qdisc bypass on request
 jcheck "ring: summary records its options (qdisc_bypass 0, the TX ring)" "$TMP/tput-ring.a" \
-	's["backend_opts"]["qdisc_bypass"] == 0 and s["backend_opts"]["tx_frames"] == 4096 and s["backend_opts"]["tx_frame_size"] == 128 and s["backend_opts"]["rx_blocks"] == 0'
+	's["backend_opts"]["qdisc_bypass"] == 0 and s["backend_opts"]["tx_frames"] == 4096 and s["backend_opts"]["tx_frame_size"] == 128 and s["backend_opts"]["tx_linear"] == 0 and s["backend_opts"]["rx_blocks"] == 0'
 jcheck "ring: receiver records its RX ring" "$TMP/tput-ring.b" \
 	's["backend_opts"]["rx_blocks"] == 64 and s["backend_opts"]["rx_block_size"] == 1048576 and s["backend_opts"]["tx_frames"] == 0'
 jcheck "udp: no backend options (backend_opts null)" "$TMP/tput-udp.a" 's["backend_opts"] is None'
@@ -248,6 +248,9 @@ for be in udp ring; do
 	run_pair "paced-$be" recv send "$be" 3 --rate 1000 --burst 10 || continue
 	jcheck "paced $be 1000 pps: sender within 5%" "$TMP/paced-$be.a" 'abs(s["tx_pps_mean"] - 1000) <= 50'
 	jcheck "paced $be 1000 pps: receiver within 5%" "$TMP/paced-$be.b" 'abs(s["rx_pps_mean"] - 1000) <= 50'
+	# the receiver's UDP port (for ring: opened after its rings) means it is ready
+	jcheck "paced $be 1000 pps: ready when its port opened (first frame received)" "$TMP/paced-$be.b" \
+		's["first_seq"] == 0'
 	jcheck "paced $be 1000 pps: the warm-up ended on time (no condition asked)" "$TMP/paced-$be.a" \
 		's["window"]["warmup_end"] == "time" and abs(s["window"]["start_s"] - 1) < 0.01'
 done
@@ -270,6 +273,13 @@ for be in raw-mmsg ring; do
 	jcheck "touch $be 1500 B: touch_sum > 0, no invalid frames" "$TMP/touch-$be.b" \
 		's["touch"] is True and s["received"] > 0 and s["touch_sum"] > 0 and s["rx_invalid"] == 0'
 done
+# ring with tx_linear: the first 100 bytes of each frame in the skb's head, the rest fragments
+if run_pair touch-ring-linear recv send ring 2 --size 1500 --touch --rate 20000 --bopt tx_linear=100; then
+	jcheck "touch ring tx_linear=100: recorded, every frame valid and received" "$TMP/touch-ring-linear.b" \
+		's["touch_sum"] > 0 and s["rx_invalid"] == 0 and s["lost"] == 0 and s["received"] >= 0.9 * 40000'
+	jcheck "touch ring tx_linear=100: the sender records it" "$TMP/touch-ring-linear.a" \
+		's["error"] is None and s["backend_opts"]["tx_linear"] == 100 and s["tx_dropped"] == 0'
+fi
 
 # ---------------------------------------------------------------------------------------
 # round trip
