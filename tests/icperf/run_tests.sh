@@ -4,7 +4,7 @@
 # Builds icperf, checks argument handling, then runs every backend between two network
 # namespaces joined by a veth pair (names start with "icpt", addresses in 198.18.0.0/15).
 # The namespaces are removed on exit. The last line is "N passed, M failed"; the exit status
-# is non-zero when a test failed. Takes about 50 s.
+# is non-zero when a test failed. Takes about 65 s.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -14,7 +14,10 @@
  *   device refuses a frame (ENOBUFS, e.g. the veth peer's backlog full), the kernel leaves it
  *   requested in the ring and the next kick sends it: those frames are delayed, not lost.
  *   PACKET_QDISC_BYPASS with --bopt qdisc_bypass=1. The server copies each frame to reflect
- *   into a free slot.
+ *   into a free slot. The kernel copies only the Ethernet header of a slot into the skb and
+ *   attaches the rest as (zero-copy) page fragments of the ring; --bopt tx_linear=N puts a
+ *   virtio_net_hdr (PACKET_VNET_HDR, no offload) before each frame whose hdr_len makes it copy
+ *   the first N bytes instead (software paths such as veth copy the fragments again).
  * Receive: a second packet socket, filtered like raw's (PACKET_IGNORE_OUTGOING, the classic BPF
  *   filter of backend_raw.c, the absorbing UDP socket), with a TPACKET_V3 RX ring
  *   (PACKET_RX_RING) of rx_blocks blocks of rx_block_size bytes. The kernel fills a block and
@@ -28,15 +31,17 @@
  * Options (--bopt KEY=VALUE, repeatable; checked with the arguments):
  *   qdisc_bypass=0|1  PACKET_QDISC_BYPASS on the transmit socket (default 0)
  *   tx_frames=N       TX ring slots (default 4096; rounded up to whole blocks)
+ *   tx_linear=N       bytes of each frame copied into the skb head (default 0: the minimum)
  *   rx_block_size=N   RX ring block bytes, a multiple of the page size (default 1 MiB)
  *   rx_blocks=N       RX ring blocks (default 64)
  *   rx_tov_ms=N       block retire timeout in ms (default 1; 0 = the kernel's choice)
  * The summary records what was used: "backend_opts":{"qdisc_bypass":B,"tx_frames":N,
- * "tx_frame_size":N,"rx_blocks":N,"rx_block_size":N,"rx_tov_ms":N} (0 for a ring the mode does
- * not use: no TX ring for recv, no RX ring for send).
+ * "tx_frame_size":N,"tx_linear":N,"rx_blocks":N,"rx_block_size":N,"rx_tov_ms":N} (0 for a ring
+ * the mode does not use: no TX ring for recv, no RX ring for send).
  *
- * Slot size: the TX ring's frames are a power of two holding the 32-byte tpacket2_hdr and the
- * frame (--size; the server: the interface MTU + 18, at most 9014, what it may reflect).
+ * Slot size: the TX ring's frames are a power of two holding the 32-byte tpacket2_hdr, the
+ * virtio_net_hdr with tx_linear, and the frame (--size; the server: the interface MTU + 18, at
+ * most 9014, what it may reflect).
  * Interface, addresses and MTU as raw (--iface; --src-mac/--src-ip default to the
  * interface's).
  */
