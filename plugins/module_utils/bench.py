@@ -22,7 +22,7 @@ from ansible_collections.kbypass.testbed.plugins.module_utils import parsers, te
 from ansible_collections.kbypass.testbed.plugins.module_utils.search import Search, SearchError, SearchTimeout, offered
 from ansible_collections.kbypass.testbed.plugins.module_utils.commands import run_program
 from ansible_collections.kbypass.testbed.plugins.module_utils.ledger import write_atomic
-from ansible_collections.kbypass.testbed.plugins.module_utils.plan import parse_cpu_list
+from ansible_collections.kbypass.testbed.plugins.module_utils.plan import FRAME_BACKENDS, parse_cpu_list
 from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema import (
     CASE_FILE, SEARCH_FILE, SCHEMA_VERSION, CONDITION_COLUMNS, LATENCY_LOADS, LOAD_METRICS, METRICS, SOAK_LOAD, SOAK_METRICS,
     bits_per_second,
@@ -250,7 +250,8 @@ class CaseRunner:
 
             def test():
                 return mark in self.sp.read(stderr_path) or mark in self.sp.read(stdout_path)
-        elif c['backend'].startswith('raw'):
+        elif c['backend'] in ('raw', 'raw-mmsg'):
+            # (ring opens its packet socket before its rings: its UDP port, opened last, says it is ready)
             path = '/proc/%d/net/packet' % init_pid
             before = self.sp.read(path).count('\n')
 
@@ -302,7 +303,7 @@ class CaseRunner:
             # a two-host receiver starts one Ansible task before its sender (seconds on real hosts,
             # up to a minute on emulated ones): it waits for the first packet that long at most
             argv += ['--timeout', str(c['duration_s'] + 10 + (CROSS_START_S if c.get('peer_host') else 0))]
-        if c['backend'].startswith('raw'):
+        if c['backend'] in FRAME_BACKENDS:
             argv += ['--iface', 'eth0']
             if role == 'a':
                 argv += ['--dst-mac', peer['mac']]

@@ -13,7 +13,9 @@ from ansible_collections.kbypass.testbed.plugins.module_utils.results_schema imp
 
 # The data paths: one registry (paths.py); plan.DATA_PATHS is the same dict.
 DATA_PATHS = registry.DATA_PATHS
-KERNEL_BACKENDS = ('udp', 'udp-mmsg', 'raw', 'raw-mmsg')
+KERNEL_BACKENDS = ('udp', 'udp-mmsg', 'raw', 'raw-mmsg', 'ring')
+# the kernel backends that send Ethernet frames on an interface (AF_PACKET): they need --iface and --dst-mac
+FRAME_BACKENDS = ('raw', 'raw-mmsg', 'ring')
 DPDK_BACKEND = 'dpdk'
 # reference tool -> the kind of path it runs on
 REFERENCE_TOOLS = {'sockperf': 'kernel', 'testpmd': 'dpdk'}

@@ -346,3 +346,16 @@ def test_spawner_reads_a_named_process_cpu_and_the_cpu_clock():
     with open('/proc/cpuinfo') as handle:
         has_mhz = 'cpu MHz' in handle.read()
     assert (spawner.cpu_hz() or 0) > 1e8 if has_mhz else spawner.cpu_hz() is None
+
+
+@pytest.mark.parametrize('backend, frames', [('ring', True), ('raw-mmsg', True), ('udp', False)])
+def test_icperf_argv_of_a_frame_backend_and_a_warm_up_on_a_condition(backend, frames, tmp_path):
+    rec = load([p for p in FIXTURES if 'icperf.udp.tput' in p][0])
+    case = dict(rec['case'], backend=backend, duration_s=10, warmup_s=2, warmup_stable=0.05)
+    runner = CaseRunner(case, str(tmp_path), 'run1', 'lab1', spawner=ReplaySpawner([]))
+    sender, receiver = runner._icperf_argv('a'), runner._icperf_argv('b')
+    for argv in (sender, receiver):
+        assert ('--iface' in argv) is frames
+        # the warm-up lasts until the rate is steady within 5 %, 6 s at the latest (half the 8 s after it)
+        assert argv[argv.index('--warmup-stable') + 1] == '5' and argv[argv.index('--warmup-max') + 1] == '6'
+    assert ('--dst-mac' in sender) is frames and '--dst-mac' not in receiver
