@@ -270,10 +270,9 @@ def plot_soak(records):
         flagged = flagged or flag
         seconds = [s for s in record['soak']['seconds'] if s.get('window') and s.get('loss_ratio') is not None]
         style = dict(_line_style(flag, _COLORS[index % len(_COLORS)]), marker='.')
-        ax.plot([s['t'] for s in seconds], [100.0 * s['loss_ratio'] for s in seconds],
-                label='%s %s %s %s B, %s kpps' % (record['host'], cond.get('path'), cond.get('backend'),
-                                                 cond.get('size'), '%g' % ((record['soak']['rate_pps'] or 0) / 1e3)),
-                **style)
+        label = '%s %s %s %s B, %g kpps' % (record['host'], cond.get('path'), cond.get('backend'), cond.get('size'),
+                                            (record['soak']['rate_pps'] or 0) / 1e3)
+        ax.plot([s['t'] for s in seconds], [100.0 * s['loss_ratio'] for s in seconds], label=label, **style)
     ax.set_xlabel('second of the soak trial')
     ax.set_ylabel('loss in that second (%)')
     ax.set_ylim(bottom=0)

@@ -559,9 +559,8 @@ def test_a_soak_has_its_row_and_its_loss_second_by_second(run_dir):
     seconds = [{'t': t, 'tx_pps': 5.27e6, 'rx_pps': 5.26e6, 'lost': 50 if t in (7, 8, 9) else 0,
                 'loss_ratio': 0.0012 if t in (7, 8, 9) else 0.0, 'window': t > 2} for t in range(1, 601)]
     with open(os.path.join(run_dir, 'raw', 'lab1', cid, 'search.json'), 'w') as handle:
-        json.dump({'trials': [{'phase': 'max', 'rate_pps': 0}, {'phase': 'soak', 'rate_pps': 5272920,
-                                                                 'duration_s': 600, 'invalid': None,
-                                                                 'seconds': seconds}]}, handle)
+        soak_trial = {'phase': 'soak', 'rate_pps': 5272920, 'duration_s': 600, 'invalid': None, 'seconds': seconds}
+        json.dump({'trials': [{'phase': 'max', 'rate_pps': 0}, soak_trial]}, handle)
     # a second search whose soak was invalid: its row says so, without figures
     write_case(run_dir, 'lab1', 'linux_bridge.icperf.udp.search.s1500.rmax.b32',
                dict(SEARCH_METRICS, soak_pps=800000.0, soak_s=600.0), rate_pps=0, duration_s=10, warmup_s=2)
