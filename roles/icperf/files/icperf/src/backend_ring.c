@@ -412,6 +412,18 @@ static int ring_tx_burst(void *ctx, struct pkt *p, int n)
 
 /* ---- open / close ---- */
 
+/* The ring of fd mapped into this process (len bytes), or NULL with the error set. */
+static uint8_t *map_ring(struct icperf_cfg *cfg, int fd, size_t len, const char *which)
+{
+	void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+
+	if (map == MAP_FAILED) {
+		cfg_error(cfg, "mmap of the %s ring (%zu bytes): %s", which, len, strerror(errno));
+		return NULL;
+	}
+	return map;
+}
+
 static unsigned pow2_at_least(unsigned v)
 {
 	unsigned p = 1;
@@ -459,13 +471,8 @@ static int open_rx(struct ring_ctx *c, struct icperf_cfg *cfg, int ifindex)
 		return -1;
 	}
 	c->rx_map_len = (size_t)c->rx_block_size * c->rx_blocks;
-	c->rx_map = mmap(NULL, c->rx_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 c->rxfd, 0);
-	if (c->rx_map == MAP_FAILED) {
-		c->rx_map = NULL;
-		cfg_error(cfg, "mmap of the RX ring (%zu bytes): %s", c->rx_map_len, strerror(errno));
+	if (!(c->rx_map = map_ring(cfg, c->rxfd, c->rx_map_len, "RX")))
 		return -1;
-	}
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_IP);
@@ -532,13 +539,8 @@ static int open_tx(struct ring_ctx *c, struct icperf_cfg *cfg, int ifindex, int 
 		return -1;
 	}
 	c->tx_map_len = (size_t)c->tx_frames * c->tx_frame_size;
-	c->tx_map = mmap(NULL, c->tx_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-			 c->txfd, 0);
-	if (c->tx_map == MAP_FAILED) {
-		c->tx_map = NULL;
-		cfg_error(cfg, "mmap of the TX ring (%zu bytes): %s", c->tx_map_len, strerror(errno));
+	if (!(c->tx_map = map_ring(cfg, c->txfd, c->tx_map_len, "TX")))
 		return -1;
-	}
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = 0;
