@@ -462,7 +462,8 @@ class CaseRunner:
             cpu['cpu_switch_pct'] = round(100.0 * (switch1 - switch0) / elapsed, 1)
         for peer in ('a', 'b'):
             after = self._cpu_ns(self.a['name'] if peer == 'a' else self.b['name'])
-            if cpu0[peer] is not None and after is not None:
+            # in a loop or a tx case b takes no part: its idle container's share is no figure of it
+            if cpu0[peer] is not None and after is not None and not (solo and peer == 'b'):
                 cpu['cpu_%s_pct' % peer] = round(100.0 * (after - cpu0[peer]) / 1e9 / elapsed, 1)
         text_a = self.sp.read(out_a)
         text_b = self.sp.read(out_b) if out_b else ''

@@ -269,7 +269,9 @@ def plot_soak(records):
         flag = bool(cond.get('cores_shared') or cond.get('oversubscribed'))
         flagged = flagged or flag
         seconds = [s for s in record['soak']['seconds'] if s.get('window') and s.get('loss_ratio') is not None]
-        style = dict(_line_style(flag, _COLORS[index % len(_COLORS)]), marker='.')
+        # a colour per line; past the tenth the markers tell them apart
+        style = dict(_line_style(flag, _COLORS[index % len(_COLORS)]),
+                     marker=('.', 'x', '^', 's')[index // len(_COLORS) % 4])
         label = '%s %s %s %s B, %g kpps' % (record['host'], cond.get('path'), cond.get('backend'), cond.get('size'),
                                             (record['soak']['rate_pps'] or 0) / 1e3)
         ax.plot([s['t'] for s in seconds], [100.0 * s['loss_ratio'] for s in seconds], label=label, **style)
