@@ -139,6 +139,7 @@ def parse_dump_flows(text):
 # every ovs-vsctl and ovs-ofctl call gives up after this many seconds: a change waits for
 # ovs-vswitchd to apply it, and without a timeout ovs-vsctl waits forever for one that died
 CLI_TIMEOUT_S = 60
+TIMEOUT_OPTION = '--timeout=%d' % CLI_TIMEOUT_S
 
 
 class OvsCli(object):
@@ -169,7 +170,7 @@ class OvsCli(object):
 
     def vsctl_argv(self, *args):
         wait = [] if self.wait or '--no-wait' in args else ['--no-wait']
-        return [self.vsctl_bin, '--timeout=%d' % CLI_TIMEOUT_S] + wait + list(args)
+        return [self.vsctl_bin, TIMEOUT_OPTION] + wait + list(args)
 
     def vsctl(self, *args):
         return self.run(self.vsctl_argv(*args),
@@ -184,7 +185,7 @@ class OvsCli(object):
         return parse_table_json(out)
 
     def ofctl(self, *args):
-        return self.run([self.ofctl_bin, '--timeout=%d' % CLI_TIMEOUT_S] + list(args), fix='is ovs-vswitchd running and the bridge there?')
+        return self.run([self.ofctl_bin, TIMEOUT_OPTION] + list(args), fix='is ovs-vswitchd running and the bridge there?')
 
 
 def _diff(header, before, after):

@@ -230,9 +230,8 @@ def loss_trace(sent, received, window=None):
     (``tx_dropped``, counted lost as offered_figures counts them), of those and what arrived. An
     icperf without per-second gaps gives the counts' shortfall instead (the sender counts from
     its start, the receiver from its first frame: frames in flight at the edges make it
-    approximate). ``window``: the
-    receiver's summary window; ``'window'`` says whether the second lies inside it (its
-    ``elapsed_s`` end after the window's start, at its end at the latest)."""
+    approximate). ``window``: the receiver's summary window; ``'window'`` says whether the second
+    lies inside it (its ``elapsed_s`` end after the window's start, at its end at the latest)."""
     rx = dict((s['t'], s) for s in received or () if not s.get('partial'))
     trace = []
     for tx in sent or ():
